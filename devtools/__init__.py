@@ -1,0 +1,1 @@
+"""Developer tooling: local server, DynamoDB Local, keys, OpenAPI generation. Never deployed."""

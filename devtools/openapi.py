@@ -1,0 +1,68 @@
+"""Generate the one OpenAPI document of the API from every function's resolver.
+
+Each API function declares its routes with Powertools; this loads each handler module (under a
+unique name), takes its resolver's schema and merges them with Powertools' `OpenAPIMerge`.
+`python -m devtools.openapi --write` refreshes `functions/docs/openapi.json`; `--check` fails
+when the committed file is stale.
+"""
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+
+from devtools.loader import ROOT, ensure_layer_on_path, load_module
+from devtools.template import api_functions
+
+TARGET = ROOT / "functions" / "docs" / "openapi.json"
+DESCRIPTION = (
+    "Multi-tenant To-Do API. Every /todos route needs `x-api-key`; all data is scoped to the key's "
+    "tenant. Errors are JSON objects with `error` (and `details` for invalid input)."
+)
+
+
+def build() -> dict[str, Any]:
+    ensure_layer_on_path()
+    from todo_api.http import SECURITY_SCHEMES
+
+    merge = OpenAPIMerge(
+        title="To-Do API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        security_schemes=SECURITY_SCHEMES,  # type: ignore[arg-type]
+        on_conflict="error",
+    )
+    for logical_id, code_dir, handler in api_functions():
+        module = load_module(code_dir, handler, f"functions_{logical_id}")
+        merge.add_schema(module.app.get_openapi_schema(security_schemes=SECURITY_SCHEMES))
+    document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
+    return document
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", action="store_true", help="write functions/docs/openapi.json")
+    parser.add_argument("--check", action="store_true", help="fail if the committed document is stale")
+    args = parser.parse_args()
+    text = render()
+    if args.check:
+        if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
+            print(f"{TARGET.relative_to(ROOT)} is stale: run `make openapi`", file=sys.stderr)
+            return 1
+        return 0
+    if args.write:
+        TARGET.write_text(text, encoding="utf-8")
+        print(f"wrote {TARGET.relative_to(ROOT)}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

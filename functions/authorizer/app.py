@@ -1,0 +1,52 @@
+"""Lambda REQUEST authorizer: `x-api-key` -> tenant, by the key's SHA-256 hash.
+
+The tenant reaches the API functions in the request context; the key is never logged
+(only its short hash id). A missing, unknown or revoked key raises "Unauthorized" (401).
+"""
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerRequestEvent,
+    APIGatewayAuthorizerResponse,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from todo_api.clients import dynamodb
+from todo_api.errors import Unauthenticated
+from todo_api.keys import KeyStore, key_id
+from todo_api.repository import Table
+from todo_api.settings import get_settings
+
+logger = Logger()
+
+
+@cache
+def keys() -> KeyStore:
+    return KeyStore(Table(dynamodb(), get_settings().table_name))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@event_source(data_class=APIGatewayAuthorizerRequestEvent)
+def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
+    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
+    api_key = headers.get("x-api-key")
+    tenant = keys().tenant_for(api_key) if api_key else None
+    if api_key is None or tenant is None:
+        logger.info("access denied", extra={"key_id": key_id(api_key) if api_key else None})
+        raise Unauthenticated("Unauthorized")  # API Gateway answers 401 to exactly this message
+    arn = event.parsed_arn
+    policy = APIGatewayAuthorizerResponse(
+        principal_id=key_id(api_key),
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context={"tenant": tenant},
+    )
+    # One policy for every route, so API Gateway's cached decision serves them all.
+    policy.allow_all_routes()
+    return policy.asdict()

@@ -1,0 +1,53 @@
+"""POST /todos"""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from todo_api.http import SECURED, create_app, entry, error_responses, metrics, tenant_of
+from todo_api.idempotency import create_once
+from todo_api.models import Todo, TodoCreate
+from todo_api.todos import service
+
+app = create_app()
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A retry with the same key and body returns the first response and creates nothing new",
+    ),
+]
+
+
+@app.post(
+    "/todos",
+    summary="Create a todo",
+    tags=["todos"],
+    security=SECURED,
+    responses={201: {"description": "Created"}, **error_responses(400, 409, 413, 422)},
+)
+def create_todo(body: TodoCreate, idempotency_key: IdempotencyKey = None) -> Response[Todo]:
+    tenant = tenant_of(app)
+    if idempotency_key is None:
+        todo = service().create(tenant, body)
+    else:
+        todo = create_once(tenant, idempotency_key, body, app.lambda_context)
+    metrics.add_metric(name="TodoCreated", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=201,
+        content_type=content_types.APPLICATION_JSON,
+        body=todo,
+        headers={"Location": f"/todos/{todo.id}"},
+    )
+
+
+@entry(app)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

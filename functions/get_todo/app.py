@@ -1,0 +1,31 @@
+"""GET /todos/{todo_id}"""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from todo_api.http import SECURED, create_app, entry, error_responses, tenant_of
+from todo_api.models import Todo
+from todo_api.todos import etag, service
+
+app = create_app()
+
+
+@app.get(
+    "/todos/<todo_id>",
+    summary="Get a todo",
+    tags=["todos"],
+    security=SECURED,
+    responses={200: {"description": "The todo; ETag carries its version"}, **error_responses(404)},
+)
+def get_todo(todo_id: str) -> Response[Todo]:
+    todo = service().get(tenant_of(app), todo_id)
+    return Response(
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=todo, headers={"ETag": etag(todo)}
+    )
+
+
+@entry(app)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

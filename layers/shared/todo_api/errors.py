@@ -1,0 +1,39 @@
+"""Domain errors. The domain raises these; `todo_api.http` alone maps them to HTTP."""
+
+
+class TodoError(Exception):
+    """Base class of every expected failure."""
+
+    message = "Request failed"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+
+
+class BadRequest(TodoError):
+    message = "Invalid request"
+
+
+class InvalidCursor(BadRequest):
+    message = "Invalid cursor"
+
+
+class PayloadTooLarge(TodoError):
+    message = "Request body too large (limit 65536 bytes)"
+
+
+class Unauthenticated(TodoError):
+    message = "Missing or invalid API key"
+
+
+class TodoNotFound(TodoError):
+    message = "Todo not found"
+
+
+class VersionConflict(TodoError):
+    message = "Version mismatch: the todo was changed by another request"
+
+
+class StoreUnavailable(TodoError):
+    message = "Storage is busy or unavailable, retry later"

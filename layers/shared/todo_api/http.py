@@ -1,0 +1,182 @@
+"""The HTTP edge shared by every API function: resolver setup, the one error map, the entry point.
+
+Handlers in `functions/` create their resolver with `create_app()`, declare their routes and wrap
+`lambda_handler` with `entry(app)`. Nothing else about HTTP is written twice.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from todo_api.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    StoreUnavailable,
+    TodoError,
+    TodoNotFound,
+    Unauthenticated,
+    VersionConflict,
+)
+from todo_api.models import ErrorBody
+
+logger = Logger()
+metrics = Metrics()
+
+MAX_BODY_BYTES = 64 * 1024
+RETRY_AFTER_SECONDS = "1"
+API_KEY_SCHEME = "ApiKeyAuth"
+SECURITY_SCHEMES = {API_KEY_SCHEME: APIKey(name="x-api-key", in_=APIKeyIn.header)}
+SECURED: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
+
+# The one map from errors to the contract's statuses.
+_STATUS: dict[type[Exception], HTTPStatus] = {
+    BadRequest: HTTPStatus.BAD_REQUEST,
+    RequestValidationError: HTTPStatus.BAD_REQUEST,
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
+    TodoNotFound: HTTPStatus.NOT_FOUND,
+    NotFoundError: HTTPStatus.NOT_FOUND,
+    IdempotencyAlreadyInProgressError: HTTPStatus.CONFLICT,
+    VersionConflict: HTTPStatus.PRECONDITION_FAILED,
+    PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    IdempotencyValidationError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    StoreUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    IdempotencyPersistenceLayerError: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+_MESSAGES: dict[type[Exception], str] = {
+    RequestValidationError: "Invalid request",
+    NotFoundError: "Not found",
+    IdempotencyAlreadyInProgressError: "A request with this Idempotency-Key is still in progress",
+    IdempotencyValidationError: "Idempotency-Key was already used with a different body",
+    IdempotencyPersistenceLayerError: StoreUnavailable.message,
+}
+_DESCRIPTIONS = {
+    400: "Invalid body or query parameter",
+    401: "Missing or invalid API key",
+    404: "Todo not found, or owned by another tenant",
+    409: "A request with the same Idempotency-Key is in progress",
+    412: "If-Match does not match the current version",
+    413: "Request body over 64 KiB",
+    422: "Idempotency-Key reused with a different body",
+    503: "Storage throttled or unavailable; retry after Retry-After seconds",
+}
+
+
+def _status_of(error: Exception) -> HTTPStatus:
+    for cls in type(error).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    raise error
+
+
+def _details(error: Exception) -> list[dict[str, Any]] | None:
+    if not isinstance(error, RequestValidationError):
+        return None
+    return [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in error.errors()
+    ]
+
+
+def error_response(error: Exception) -> Response[str]:
+    """Translate an expected error to its status and JSON body; re-raise anything else."""
+    status = _status_of(error)
+    message = error.message if isinstance(error, TodoError) else _MESSAGES.get(type(error), status.phrase)
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status in (503, 409) else None
+    body = ErrorBody(error=message, details=_details(error)).model_dump(exclude_none=True)
+    logger.info("request rejected", extra={"status": int(status), "reason": message})
+    return Response(
+        status_code=int(status),
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+        headers=headers,
+    )
+
+
+def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI `responses` entries for the given error statuses (401 and 503 always apply)."""
+    codes = sorted({*statuses, 400, 401, 503})
+    return {
+        code: {"description": _DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorBody}}}
+        for code in codes
+    }
+
+
+def create_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    app.exception_handler(list(_STATUS))(error_response)
+    app.not_found(lambda error: error_response(NotFoundError()))
+    return app
+
+
+def tenant_of(app: APIGatewayRestResolver) -> str:
+    """The caller's tenant, as the authorizer put it in the request context."""
+    tenant = app.current_event.request_context.authorizer.get("tenant")
+    if not isinstance(tenant, str) or not tenant:
+        raise Unauthenticated()
+    return tenant
+
+
+def _body_problem(event: dict[str, Any]) -> TodoError | None:
+    body = event.get("body")
+    if not body:
+        return None
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return BadRequest("Body is not valid base64")
+    else:
+        raw = body.encode("utf-8", errors="surrogatepass")
+    if len(raw) > MAX_BODY_BYTES:
+        return PayloadTooLarge()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return BadRequest("Body is not valid UTF-8")
+    if event.get("isBase64Encoded"):
+        event["body"], event["isBase64Encoded"] = text, False
+    return None
+
+
+def _proxy(response: Response[Any]) -> dict[str, Any]:
+    """A proxy result for errors caught before routing (the resolver builds all others)."""
+    headers = {"Content-Type": response.headers.get("Content-Type", content_types.APPLICATION_JSON)}
+    headers.update({k: v for k, v in response.headers.items() if isinstance(v, str)})
+    return {"statusCode": response.status_code, "headers": headers, "body": response.body, "isBase64Encoded": False}
+
+
+Handler = TypeVar("Handler", bound=Callable[[dict[str, Any], LambdaContext], dict[str, Any]])
+
+
+def entry(app: APIGatewayRestResolver) -> Callable[[Handler], Handler]:
+    """Decorate a function's `lambda_handler`: logging, metrics, body guard, then `app.resolve`."""
+
+    def decorate(_handler: Handler) -> Handler:
+        @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+        @metrics.log_metrics
+        def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+            problem = _body_problem(event)
+            if problem is not None:
+                return _proxy(error_response(problem))
+            return _handler(event, context)
+
+        return handler  # type: ignore[return-value]
+
+    return decorate

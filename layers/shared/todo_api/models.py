@@ -1,0 +1,74 @@
+"""Pydantic models of the HTTP contract: strict types, unknown fields rejected."""
+
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("title must not be only white space")
+    return value
+
+
+Title = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"\S"),
+    AfterValidator(_not_blank),
+    Field(description="1 to 200 characters, not only white space", examples=["Read a book"]),
+]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-27T10:15:00.123Z"])]
+
+
+class StrictInput(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class TodoCreate(StrictInput):
+    title: Title
+    completed: bool = False
+
+
+class TodoUpdate(StrictInput):
+    """PUT and PATCH body: changes only the fields sent; at least one is required."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    title: Title | SkipJsonSchema[None] = None
+    completed: bool | SkipJsonSchema[None] = None
+
+    @model_validator(mode="after")
+    def _one_field_at_least(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of: title, completed")
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} must not be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+
+
+class Todo(BaseModel):
+    id: str = Field(description="ULID, sortable by creation time", examples=["01JD7Z6ZQ4N8Y3T5V2W9X0ABCD"])
+    title: str
+    completed: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+    version: int = Field(ge=1)
+
+
+class TodoPage(BaseModel):
+    items: list[Todo]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class Message(BaseModel):
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+    details: list[dict[str, Any]] | None = None

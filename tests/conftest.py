@@ -1,0 +1,169 @@
+"""Shared fixtures: moto in-process, tables built from template.yaml, events from events/."""
+
+import copy
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+# Dummy credentials and the functions' environment, before any boto3 client exists.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    TABLE_NAME="todo-test",
+    IDEMPOTENCY_TABLE_NAME="todo-idempotency-test",
+    POWERTOOLS_SERVICE_NAME="todo-api",
+    POWERTOOLS_METRICS_NAMESPACE="TodoApi",
+    POWERTOOLS_LOG_LEVEL="WARNING",
+    AWS_LAMBDA_FUNCTION_NAME="todo-test",
+)
+for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
+    del os.environ[variable]
+
+from moto import mock_aws  # noqa: E402
+
+from devtools.loader import load_module  # noqa: E402
+from devtools.template import api_functions, resources, table_definition  # noqa: E402
+from todo_api import clients, idempotency, settings, todos  # noqa: E402
+from todo_api.keys import KeyStore  # noqa: E402
+from todo_api.repository import Table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+TABLES = {"TodoTable": "todo-test", "IdempotencyTable": "todo-idempotency-test"}
+KEYS = {"acme": "acme-key-1", "globex": "globex-key-1"}
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+    return event
+
+
+def create_tables(client: Any) -> None:
+    """Create every table of template.yaml from its own definition."""
+    for logical_id in resources("AWS::DynamoDB::Table"):
+        props = table_definition(logical_id)
+        kwargs = {
+            k: props[k]
+            for k in ("AttributeDefinitions", "KeySchema", "LocalSecondaryIndexes", "GlobalSecondaryIndexes")
+            if k in props
+        }
+        if "StreamSpecification" in props:
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        client.create_table(TableName=TABLES[logical_id], BillingMode="PAY_PER_REQUEST", **kwargs)
+
+
+def reset_caches() -> None:
+    for cached in (clients.dynamodb, settings.get_settings, todos.service, idempotency._setup):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def aws() -> Iterator[Any]:
+    with mock_aws():
+        reset_caches()
+        client = clients.dynamodb()
+        create_tables(client)
+        store = KeyStore(Table(client, TABLES["TodoTable"]))
+        for tenant, key in KEYS.items():
+            store.add(tenant, key)
+        yield client
+    reset_caches()
+
+
+@pytest.fixture(scope="session")
+def functions() -> dict[str, ModuleType]:
+    loaded = {name: load_module(code, handler, f"functions_{name}") for name, code, handler in api_functions()}
+    loaded["AuthorizerFunction"] = load_module(ROOT / "functions/authorizer", "app.lambda_handler", "fn_authorizer")
+    return loaded
+
+
+@dataclass
+class Context:
+    function_name: str = "todo-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:todo-test"
+    aws_request_id: str = "b1b2c3d4-0000-4000-8000-000000000000"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+ROUTES = {
+    ("POST", "/todos"): ("CreateTodoFunction", "create_todo"),
+    ("GET", "/todos"): ("ListTodosFunction", "list_todos"),
+    ("GET", "/todos/{todo_id}"): ("GetTodoFunction", "get_todo"),
+    ("PUT", "/todos/{todo_id}"): ("UpdateTodoFunction", "update_todo"),
+    ("PATCH", "/todos/{todo_id}"): ("UpdateTodoFunction", "update_todo"),
+    ("DELETE", "/todos/{todo_id}"): ("DeleteTodoFunction", "delete_todo"),
+    ("GET", "/"): ("DocsFunction", "docs"),
+    ("GET", "/openapi.json"): ("DocsFunction", "docs"),
+    ("GET", "/docs"): ("DocsFunction", "docs"),
+}
+
+
+Api = Callable[..., Reply]
+
+
+@pytest.fixture
+def api(aws: Any, functions: dict[str, ModuleType]) -> Api:
+    """Call a route's function with its events/ sample, changed as asked, as the gateway would."""
+
+    def call(
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        tenant: str | None = "acme",
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        raw_body: str | None = None,
+        base64: bool = False,
+    ) -> Reply:
+        segments = path.strip("/").split("/")
+        resource = "/todos/{todo_id}" if len(segments) == 2 and segments[0] == "todos" else path
+        function, sample = ROUTES[(method, resource)]
+        event = copy.deepcopy(load_event(sample))
+        event.update(httpMethod=method, path=path, resource=resource)
+        event["requestContext"].update(httpMethod=method, resourcePath=resource, path=f"/dev{path}")
+        event["pathParameters"] = {"todo_id": segments[1]} if resource.endswith("{todo_id}") else None
+        event["queryStringParameters"] = query
+        event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
+        if raw_body is not None:
+            event["body"] = raw_body
+        else:
+            event["body"] = None if body is None else json.dumps(body)
+        event["isBase64Encoded"] = base64
+        for name in ("If-Match", "Idempotency-Key"):
+            event["headers"].pop(name, None)
+            event["multiValueHeaders"].pop(name, None)
+        event["headers"].update(headers or {})
+        event["multiValueHeaders"].update({k: [v] for k, v in (headers or {}).items()})
+        if tenant is None:
+            event["requestContext"].pop("authorizer", None)
+        else:
+            event["requestContext"]["authorizer"] = {"principalId": "test", "tenant": tenant}
+        result = functions[function].lambda_handler(event, Context())
+        headers_out = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers_out.setdefault(name, values[-1])
+        text = result.get("body") or ""
+        is_json = headers_out.get("Content-Type", "").startswith("application/json")
+        return Reply(result["statusCode"], headers_out, json.loads(text) if text and is_json else text)
+
+    return call
