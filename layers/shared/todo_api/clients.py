@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 # Standard retry mode backs off on throttling and 5xx before the error reaches the domain.
 BOTO_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
+    retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=2,
     read_timeout=3,
 )
