@@ -29,13 +29,13 @@ def test_valid_key_allows_every_route_with_tenant_in_context(aws, functions):
 
 @pytest.mark.parametrize("key", [None, "", "unknown-key", "acme-key-1 "])
 def test_unknown_or_missing_key_is_unauthorized(aws, functions, key):
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(functions, key)
 
 
 def test_revoked_key_is_unauthorized(aws, functions):
     assert KeyStore(Table(dynamodb(), TABLES["TodoTable"])).revoke(KEYS["acme"]) is True
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(functions, KEYS["acme"])
 
 
