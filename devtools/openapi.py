@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, SecurityScheme
 
 from devtools.loader import ROOT, ensure_layer_on_path, load_module
 from devtools.template import api_functions
@@ -25,18 +26,20 @@ DESCRIPTION = (
 
 def build() -> dict[str, Any]:
     ensure_layer_on_path()
-    from todo_api.http import SECURITY_SCHEMES
+    from todo_api.http import API_KEY_SCHEME
+
+    schemes: dict[str, SecurityScheme] = {API_KEY_SCHEME: APIKey(name="x-api-key", in_=APIKeyIn.header)}
 
     merge = OpenAPIMerge(
         title="To-Do API",
         version="1.0.0",
         description=DESCRIPTION,
-        security_schemes=SECURITY_SCHEMES,  # type: ignore[arg-type]
+        security_schemes=schemes,
         on_conflict="error",
     )
     for logical_id, code_dir, handler in api_functions():
         module = load_module(code_dir, handler, f"functions_{logical_id}")
-        merge.add_schema(module.app.get_openapi_schema(security_schemes=SECURITY_SCHEMES))
+        merge.add_schema(module.app.get_openapi_schema(security_schemes=schemes))
     document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     return document
 

@@ -35,5 +35,13 @@ class VersionConflict(TodoError):
     message = "Version mismatch: the todo was changed by another request"
 
 
+class IdempotencyKeyReused(TodoError):
+    message = "Idempotency-Key was already used with a different body"
+
+
+class IdempotencyKeyInUse(TodoError):
+    message = "A request with this Idempotency-Key is still in progress"
+
+
 class StoreUnavailable(TodoError):
     message = "Storage is busy or unavailable, retry later"

@@ -9,24 +9,19 @@ import binascii
 import json
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api.errors import (
     BadRequest,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
     PayloadTooLarge,
     StoreUnavailable,
     TodoError,
@@ -36,13 +31,15 @@ from todo_api.errors import (
 )
 from todo_api.models import ErrorBody
 
+if TYPE_CHECKING:  # the OpenAPI models cost cold-start time and only matter for the document
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
 logger = Logger()
 metrics = Metrics()
 
 MAX_BODY_BYTES = 64 * 1024
 RETRY_AFTER_SECONDS = "1"
-API_KEY_SCHEME = "ApiKeyAuth"
-SECURITY_SCHEMES = {API_KEY_SCHEME: APIKey(name="x-api-key", in_=APIKeyIn.header)}
+API_KEY_SCHEME = "ApiKeyAuth"  # its definition is in devtools/openapi.py, where the document is made
 SECURED: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
 
 # The one map from errors to the contract's statuses.
@@ -52,19 +49,15 @@ _STATUS: dict[type[Exception], HTTPStatus] = {
     Unauthenticated: HTTPStatus.UNAUTHORIZED,
     TodoNotFound: HTTPStatus.NOT_FOUND,
     NotFoundError: HTTPStatus.NOT_FOUND,
-    IdempotencyAlreadyInProgressError: HTTPStatus.CONFLICT,
+    IdempotencyKeyInUse: HTTPStatus.CONFLICT,
     VersionConflict: HTTPStatus.PRECONDITION_FAILED,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-    IdempotencyValidationError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
     StoreUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
-    IdempotencyPersistenceLayerError: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 _MESSAGES: dict[type[Exception], str] = {
     RequestValidationError: "Invalid request",
     NotFoundError: "Not found",
-    IdempotencyAlreadyInProgressError: "A request with this Idempotency-Key is still in progress",
-    IdempotencyValidationError: "Idempotency-Key was already used with a different body",
-    IdempotencyPersistenceLayerError: StoreUnavailable.message,
 }
 _DESCRIPTIONS = {
     400: "Invalid body or query parameter",
@@ -109,7 +102,7 @@ def error_response(error: Exception) -> Response[str]:
     )
 
 
-def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
+def error_responses(*statuses: int) -> "dict[int, OpenAPIResponse]":
     """OpenAPI `responses` entries for the given error statuses (401 and 503 always apply)."""
     codes = sorted({*statuses, 400, 401, 503})
     return {

@@ -13,9 +13,15 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api.clients import dynamodb
+from todo_api.errors import IdempotencyKeyInUse, IdempotencyKeyReused, StoreUnavailable
 from todo_api.models import Todo, TodoCreate
 from todo_api.settings import get_settings
 from todo_api.todos import service, todo_json
@@ -43,5 +49,12 @@ def create_once(tenant: str, key: str, data: TodoCreate, context: LambdaContext 
     config, create = _setup()
     if context is not None:
         config.register_lambda_context(context)
-    result = create(request={"tenant": tenant, "key": key, "body": data.model_dump(mode="json")})
+    try:
+        result = create(request={"tenant": tenant, "key": key, "body": data.model_dump(mode="json")})
+    except IdempotencyValidationError as error:
+        raise IdempotencyKeyReused() from error
+    except IdempotencyAlreadyInProgressError as error:
+        raise IdempotencyKeyInUse() from error
+    except IdempotencyPersistenceLayerError as error:
+        raise StoreUnavailable() from error
     return Todo.model_validate(result)
