@@ -32,7 +32,8 @@ def decode(tenant: str, scope: str, cursor: str) -> str:
     except (binascii.Error, ValueError) as exc:
         raise InvalidCursor() from exc
     payload, check = raw[:-_CHECK_BYTES], raw[-_CHECK_BYTES:]
-    if len(raw) <= _CHECK_BYTES or check != _check(tenant, payload):
+    canonical = base64.urlsafe_b64encode(raw).decode().rstrip("=") == cursor  # no unused bits flipped
+    if not canonical or len(raw) <= _CHECK_BYTES or check != _check(tenant, payload):
         raise InvalidCursor()
     try:
         data = json.loads(payload)

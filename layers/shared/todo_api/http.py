@@ -121,11 +121,11 @@ class _RestEvent(APIGatewayProxyEvent):
     """
 
     @cached_property
-    def headers(self) -> dict[str, str]:  # type: ignore[override]
+    def headers(self) -> dict[str, str]:
         return super().headers
 
     @cached_property
-    def multi_value_headers(self) -> dict[str, list[str]]:  # type: ignore[override]
+    def multi_value_headers(self) -> dict[str, list[str]]:
         return super().multi_value_headers
 
 
