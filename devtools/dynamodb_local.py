@@ -1,0 +1,376 @@
+"""DynamoDB Local for development and tests, without Docker.
+
+AWS's DynamoDB Local jar ships inside the npm package `amplify-dynamodb-simulator` (folder
+`emulator/`); `ensure_installed()` fetches that pinned package into `.local/npm` (git-ignored)
+and `DynamoDBLocal` runs it with Java 17 as a child process in its own process group, so that
+stopping it (also on Ctrl-C or SIGTERM of the parent) leaves no orphan.
+
+`ensure_tables()` creates the template's `AWS::DynamoDB::Table` resources from their own
+definitions in `template.yaml`, under fixed local names (`todo-local-<LogicalId>`).
+
+    python -m devtools.dynamodb_local install   # fetch the jar (what `make install` may run)
+    python -m devtools.dynamodb_local run       # run it in the foreground on PORT (default 8000)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from samcli.yamlhelper import yaml_parse
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL_DIR = ROOT / ".local"
+NPM_PREFIX = LOCAL_DIR / "npm"
+NPM_PACKAGE = "amplify-dynamodb-simulator@2.9.30"
+EMULATOR_DIR = NPM_PREFIX / "node_modules" / "amplify-dynamodb-simulator" / "emulator"
+JAR = EMULATOR_DIR / "DynamoDBLocal.jar"
+DEFAULT_DB_PATH = LOCAL_DIR / "dynamodb"
+# The endpoint of the running DynamoDB Local (make start, or `run` below), for the other commands.
+ENDPOINT_FILE = LOCAL_DIR / "dynamodb.endpoint"
+TEMPLATE = ROOT / "template.yaml"
+LOCAL_TABLE_PREFIX = "todo-local-"
+REGION = "us-east-1"
+DUMMY_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+
+# A development database: start fast (C1 compiler only, serial GC) rather than peak throughput.
+JVM_OPTIONS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto"]
+JAVA_HINT = "Java 17 or later is needed for DynamoDB Local: install it, e.g. `apt-get install openjdk-17-jre-headless`."
+
+# Table properties that only CloudFormation knows (DynamoDB Local has no use for them).
+_CFN_ONLY = {
+    "PointInTimeRecoverySpecification",
+    "SSESpecification",
+    "DeletionProtectionEnabled",
+    "Tags",
+    "ContributorInsightsSpecification",
+    "KinesisStreamSpecification",
+    "ResourcePolicy",
+    "TableClass",
+    "WarmThroughput",
+    "OnDemandThroughput",
+    "ImportSourceSpecification",
+}
+# Properties passed to CreateTable as they are written in the template.
+_CREATE_TABLE = {
+    "AttributeDefinitions",
+    "KeySchema",
+    "LocalSecondaryIndexes",
+    "GlobalSecondaryIndexes",
+    "BillingMode",
+    "ProvisionedThroughput",
+}
+
+
+class DynamoDBLocalError(RuntimeError):
+    """DynamoDB Local cannot be installed or started."""
+
+
+def java_path() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise DynamoDBLocalError(JAVA_HINT)
+    return java
+
+
+def ensure_installed() -> Path:
+    """Fetch the pinned DynamoDB Local jar with npm if it is not there yet; return the jar's path."""
+    java_path()
+    if JAR.is_file():
+        return JAR
+    npm = shutil.which("npm")
+    if npm is None:
+        raise DynamoDBLocalError("npm (Node.js) is needed once to fetch DynamoDB Local: install Node.js 18 or later.")
+    print(f"Fetching DynamoDB Local ({NPM_PACKAGE}) into {NPM_PREFIX} ...", file=sys.stderr, flush=True)
+    NPM_PREFIX.mkdir(parents=True, exist_ok=True)
+    # --ignore-scripts: only the package's files are needed; none of its dependencies' install scripts run.
+    command = [npm, "install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX)]
+    command.append(NPM_PACKAGE)
+    result = subprocess.run(command, check=False, stdout=sys.stderr)
+    if result.returncode != 0 or not JAR.is_file():
+        raise DynamoDBLocalError(f"`{' '.join(command)}` failed; DynamoDB Local is not installed ({JAR} missing)")
+    return JAR
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def client(endpoint: str, attempts: int = 3) -> Any:
+    """A DynamoDB client for DynamoDB Local (dummy credentials, fixed region)."""
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        config=Config(retries={"mode": "standard", "max_attempts": attempts}, connect_timeout=2, read_timeout=10),
+        aws_access_key_id=DUMMY_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["aws_secret_access_key"],
+    )
+
+
+# The watchdog waits for EOF on its stdin, which only we hold: when this process ends, even by
+# SIGKILL, the pipe closes and the watchdog stops DynamoDB Local's process group. No orphan JVM.
+_WATCHDOG = """
+import os, signal, sys, time
+pgid = int(sys.argv[1])
+sys.stdin.buffer.read()
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        break
+    for _ in range(50):
+        time.sleep(0.1)
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            sys.exit(0)
+"""
+
+
+def published_endpoint(endpoint_file: Path = ENDPOINT_FILE) -> str | None:
+    """The endpoint in `endpoint_file` if a DynamoDB Local answers there, else None."""
+    if not endpoint_file.is_file():
+        return None
+    endpoint = endpoint_file.read_text(encoding="utf-8").strip()
+    try:
+        client(endpoint, attempts=1).list_tables(Limit=1)
+    except Exception:
+        return None
+    return endpoint
+
+
+def refuse_second_instance(endpoint_file: Path = ENDPOINT_FILE) -> None:
+    """Two DynamoDB Local processes must not share one data folder."""
+    if (endpoint := published_endpoint(endpoint_file)) is not None:
+        raise DynamoDBLocalError(f"DynamoDB Local already runs on this data folder at {endpoint} (make start?)")
+
+
+class DynamoDBLocal:
+    """DynamoDB Local as a child process; use as a context manager or call start() and stop().
+
+    Data lives in `db_path` (`-sharedDb`, so every client sees the same tables whatever its
+    credentials and region). Stopping kills the child's whole process group; so does a watchdog
+    process if this process dies without stopping it.
+    """
+
+    def __init__(self, db_path: Path | str = DEFAULT_DB_PATH, port: int | None = None) -> None:
+        self.db_path = Path(db_path)
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.db_path / "dynamodb-local.log"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> DynamoDBLocal:
+        jar = ensure_installed()
+        self.db_path.mkdir(parents=True, exist_ok=True)
+        command = [
+            java_path(),
+            *JVM_OPTIONS,
+            f"-Djava.library.path={EMULATOR_DIR / 'DynamoDBLocal_lib'}",
+            "-jar",
+            str(jar),
+            "-sharedDb",
+            "-dbPath",
+            str(self.db_path),
+            "-port",
+            str(self.port),
+            "-disableTelemetry",
+        ]
+        log = self.log_path.open("ab")
+        try:
+            # A new session: a Ctrl-C in the terminal reaches only us, and we stop the whole group.
+            self.process = subprocess.Popen(
+                command, cwd=str(EMULATOR_DIR), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        finally:
+            log.close()
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, str(self.process.pid)], stdin=subprocess.PIPE, start_new_session=True
+        )
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        probe = client(self.endpoint, attempts=1)
+        while True:
+            if self.process is not None and self.process.poll() is not None:
+                raise DynamoDBLocalError(
+                    f"DynamoDB Local exited with code {self.process.returncode}; see {self.log_path}"
+                )
+            try:
+                probe.list_tables(Limit=1)
+                return
+            except Exception as error:  # not listening yet
+                if time.monotonic() > deadline:
+                    raise DynamoDBLocalError(f"DynamoDB Local did not answer on {self.endpoint}: {error}") from error
+                time.sleep(0.2)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process, self.process = self.process, None
+        watchdog, self._watchdog = self._watchdog, None
+        try:
+            if process is None or process.poll() is not None:
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout)
+        finally:
+            if watchdog is not None:
+                if watchdog.stdin is not None:
+                    watchdog.stdin.close()  # the watchdog finds the group gone and exits
+                watchdog.wait(timeout)
+
+    def __enter__(self) -> DynamoDBLocal:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def local_table_name(logical_id: str) -> str:
+    return f"{LOCAL_TABLE_PREFIX}{logical_id}"
+
+
+def table_definitions(template_path: Path | str = TEMPLATE) -> dict[str, dict[str, Any]]:
+    """The template's tables: logical id -> CloudFormation properties, as written."""
+    template = yaml_parse(Path(template_path).read_text(encoding="utf-8"))
+    return {
+        logical_id: dict(resource.get("Properties", {}))
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::DynamoDB::Table"
+    }
+
+
+def table_names(template_path: Path | str = TEMPLATE) -> dict[str, str]:
+    """Logical id -> local table name, for every table of the template."""
+    return {logical_id: local_table_name(logical_id) for logical_id in table_definitions(template_path)}
+
+
+def create_table_request(logical_id: str, properties: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """CreateTable arguments and the TimeToLiveSpecification (or None) from a table's properties."""
+    unknown = (
+        set(properties) - _CFN_ONLY - _CREATE_TABLE - {"StreamSpecification", "TimeToLiveSpecification", "TableName"}
+    )
+    if unknown:
+        raise DynamoDBLocalError(f"{logical_id}: no local equivalent for table properties {sorted(unknown)}")
+    request: dict[str, Any] = {key: properties[key] for key in _CREATE_TABLE if key in properties}
+    request["TableName"] = local_table_name(logical_id)
+    request.setdefault("BillingMode", "PROVISIONED" if "ProvisionedThroughput" in properties else "PAY_PER_REQUEST")
+    stream = properties.get("StreamSpecification")
+    if stream:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    _check_resolved(logical_id, request)
+    return request, properties.get("TimeToLiveSpecification")
+
+
+def _check_resolved(logical_id: str, value: Any) -> None:
+    """Fail loudly on an intrinsic function (Ref, Fn::*) where a literal value is needed."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref" or key.startswith("Fn::"):
+                raise DynamoDBLocalError(f"{logical_id}: intrinsic {key} in a table property is not supported locally")
+            _check_resolved(logical_id, item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_resolved(logical_id, item)
+
+
+def ensure_tables(endpoint: str, template_path: Path | str = TEMPLATE) -> dict[str, str]:
+    """Create the template's tables on `endpoint` if missing; return logical id -> local table name."""
+    ddb = client(endpoint)
+    existing: set[str] = set()
+    for page in ddb.get_paginator("list_tables").paginate():
+        existing.update(page["TableNames"])
+    names = {}
+    for logical_id, properties in table_definitions(template_path).items():
+        request, ttl = create_table_request(logical_id, properties)
+        name = request["TableName"]
+        names[logical_id] = name
+        if name in existing:
+            continue
+        try:
+            ddb.create_table(**request)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceInUseException":  # created concurrently
+                raise
+        ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100})
+        if ttl and ttl.get("Enabled"):
+            ddb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+            )
+    return names
+
+
+@contextlib.contextmanager
+def running(db_path: Path | str = DEFAULT_DB_PATH, port: int | None = None) -> Iterator[DynamoDBLocal]:
+    """DynamoDB Local, started with the template's tables, stopped on exit."""
+    with DynamoDBLocal(db_path, port) as ddb:
+        ensure_tables(ddb.endpoint)
+        yield ddb
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.dynamodb_local", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["install", "run"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DYNAMODB_PORT", "8000")))
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "install":
+            print(ensure_installed())
+            return 0
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        refuse_second_instance()
+        with running(port=args.port) as ddb:
+            ENDPOINT_FILE.write_text(ddb.endpoint, encoding="utf-8")
+            try:
+                print(f"DynamoDB Local on {ddb.endpoint} (data in {ddb.db_path}); Ctrl-C to stop", flush=True)
+                while ddb.process is not None and ddb.process.poll() is None:
+                    time.sleep(0.5)
+            finally:
+                ENDPOINT_FILE.unlink(missing_ok=True)
+        return 0
+    except DynamoDBLocalError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

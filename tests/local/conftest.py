@@ -1,0 +1,88 @@
+"""Fixtures of the local server tests: DynamoDB Local (started once) and the gateway on it.
+
+The gateway sets the functions' environment process-wide and imports the functions' modules
+afresh; `isolated_process()` puts the environment, `sys.path` and the modules back afterwards,
+so the other test folders see what they set up themselves.
+"""
+
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from devtools import dynamodb_local
+from devtools.local_events import LocalEventBus
+from devtools.local_server import LocalGateway, build_gateway, provision_keys
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+def data(response: TestResponse) -> Any:
+    """The JSON body of a test client response."""
+    return json.loads(response.data)
+
+
+@contextmanager
+def isolated_process() -> Iterator[None]:
+    environ, path = dict(os.environ), list(sys.path)
+    modules = {name: module for name, module in sys.modules.items() if name.startswith(("todo_api", "functions_"))}
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.path[:] = path
+        for name in [n for n in sys.modules if n.startswith(("todo_api", "functions_"))]:
+            del sys.modules[name]
+        sys.modules.update(modules)
+
+
+@pytest.fixture(scope="session")
+def ddb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dynamodb_local.DynamoDBLocal]:
+    with dynamodb_local.DynamoDBLocal(tmp_path_factory.mktemp("dynamodb")) as local:
+        dynamodb_local.ensure_tables(local.endpoint, TEMPLATE)
+        yield local
+
+
+@dataclass
+class Local:
+    gateway: LocalGateway
+    app: Flask
+    client: FlaskClient
+    keys: dict[str, str]  # tenant -> key
+    log: list[str]
+    bus: LocalEventBus
+
+    def headers(self, tenant: str) -> dict[str, str]:
+        return {"x-api-key": self.keys[tenant]}
+
+
+@contextmanager
+def local_api(template: Path, ddb: dynamodb_local.DynamoDBLocal) -> Iterator[Local]:
+    with isolated_process(), LocalEventBus(path=None) as bus:
+        log: list[str] = []
+        gateway = build_gateway(
+            template, ddb.endpoint, log=log.append, extra_env={"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint}
+        )
+        suffix = uuid.uuid4().hex[:8]
+        keys = {f"alpha-{suffix}": f"key-a-{suffix}", f"beta-{suffix}": f"key-b-{suffix}"}
+        provision_keys(ddb.endpoint, dynamodb_local.local_table_name("TodoTable"), list(keys.items()))
+        yield Local(gateway, gateway.app, gateway.app.test_client(), keys, log, bus)
+
+
+@pytest.fixture(scope="module")
+def local(ddb: dynamodb_local.DynamoDBLocal) -> Iterator[Local]:
+    """The gateway of the real template.yaml, with two fresh tenants and their keys."""
+    with local_api(TEMPLATE, ddb) as api:
+        yield api

@@ -1,0 +1,251 @@
+"""The local server (`make start`) through Flask's test client: the contract's routes, the
+authorizer and its cache, the template's gateway responses, 502 on a function error, and two
+tenants at once through a real socket."""
+
+import inspect
+import json
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from samcli.commands.local.lib.local_lambda import LocalLambdaRunner
+from samcli.local.apigw.local_apigw_service import LocalApigwService
+from werkzeug.serving import make_server
+
+from devtools import dynamodb_local
+from devtools.local_server import LocalServerError, _check_pattern, matches, provision_keys, stream_pollers
+from tests.local.conftest import Local, data
+
+NOT_FOUND = {"error": "Not found"}
+UNAUTHORIZED = {"error": "Missing or invalid API key"}
+
+
+@pytest.fixture
+def tenant(local: Local) -> str:
+    return next(iter(local.keys))
+
+
+def test_crud_routes_answer_through_the_gateway(local: Local, tenant: str) -> None:
+    headers = local.headers(tenant)
+    created = local.client.post("/todos", json={"title": "Read a book"}, headers=headers)
+    assert created.status_code == 201
+    todo = data(created)
+    assert todo is not None
+    assert created.headers["Location"] == f"/todos/{todo['id']}"
+    assert (todo["title"], todo["completed"], todo["version"]) == ("Read a book", False, 1)
+
+    got = local.client.get(f"/todos/{todo['id']}", headers=headers)
+    assert (got.status_code, data(got), got.headers["ETag"]) == (200, todo, '"1"')
+
+    listed = local.client.get("/todos", headers=headers)
+    assert listed.status_code == 200
+    assert [item["id"] for item in data(listed)["items"]] == [todo["id"]]
+
+    put = local.client.put(f"/todos/{todo['id']}", json={"completed": True}, headers=headers)
+    assert (put.status_code, data(put)["completed"], data(put)["version"]) == (200, True, 2)
+    patched = local.client.patch(f"/todos/{todo['id']}", json={"title": "Read two"}, headers=headers)
+    assert (patched.status_code, data(patched)["title"], data(patched)["version"]) == (200, "Read two", 3)
+    completed = local.client.get("/todos", query_string={"completed": "true"}, headers=headers)
+    assert [item["id"] for item in data(completed)["items"]] == [todo["id"]]
+
+    deleted = local.client.delete(f"/todos/{todo['id']}", headers=headers)
+    assert (deleted.status_code, data(deleted)) == (200, {"message": "Todo deleted successfully"})
+    gone = local.client.get(f"/todos/{todo['id']}", headers=headers)
+    assert (gone.status_code, data(gone)) == (404, {"error": "Todo not found"})
+    assert f"GET /todos/{todo['id']} 404 GetTodoFunction" in local.log[-1]
+
+
+def test_public_routes_need_no_key(local: Local) -> None:
+    welcome = local.client.get("/")
+    assert welcome.status_code == 200
+    assert "message" in data(welcome)
+    spec = local.client.get("/openapi.json")
+    assert spec.status_code == 200
+    assert data(spec)["openapi"].startswith("3.")
+    assert "/todos" in data(spec)["paths"]
+    docs = local.client.get("/docs")
+    assert docs.status_code == 200
+    assert docs.content_type.startswith("text/html")
+    assert b"swagger" in docs.data.lower()
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"x-api-key": "no-such-key"}, {"x-api-key": ""}], ids=["missing", "unknown", "empty"]
+)
+def test_missing_or_unknown_key_is_401_json(local: Local, headers: dict[str, str]) -> None:
+    response = local.client.get("/todos", headers=headers)
+    assert (response.status_code, data(response)) == (401, UNAUTHORIZED)
+    assert response.content_type == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/nope"), ("GET", "/todos/a/b"), ("DELETE", "/todos"), ("POST", "/")]
+)
+def test_unknown_route_or_method_is_404_json(local: Local, tenant: str, method: str, path: str) -> None:
+    response = local.client.open(path, method=method, headers=local.headers(tenant))
+    assert (response.status_code, data(response)) == (404, NOT_FOUND)
+    assert f"{method} {path} 404 -" in local.log[-1]
+
+
+def test_authorizer_decision_is_cached_for_reauthorize_every(local: Local, ddb: dynamodb_local.DynamoDBLocal) -> None:
+    from todo_api.keys import KeyStore
+    from todo_api.repository import Table
+
+    assert local.gateway.authorizer_ttls == {"ApiKeyAuthorizer": 300}
+    store = KeyStore(Table(dynamodb_local.client(ddb.endpoint), dynamodb_local.local_table_name("TodoTable")))
+    store.add("cached", "cached-key")
+    headers = {"x-api-key": "cached-key"}
+    assert local.client.get("/todos", headers=headers).status_code == 200
+    assert store.revoke("cached-key")
+    assert local.client.get("/todos", headers=headers).status_code == 200  # the cached decision still holds
+    later = time.monotonic() + 301
+    local.gateway.clock = lambda: later
+    try:
+        response = local.client.get("/todos", headers=headers)
+    finally:
+        local.gateway.clock = time.monotonic
+    assert (response.status_code, data(response)) == (401, UNAUTHORIZED)
+
+
+def test_unhandled_exception_is_502_json(local: Local, tenant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert local.client.get("/todos", headers=local.headers(tenant)).status_code == 200  # loads the module
+
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sys.modules["functions_ListTodosFunction"], "service", broken)
+    response = local.client.get("/todos", headers=local.headers(tenant))
+    assert (response.status_code, data(response)) == (502, {"error": "Internal server error"})
+    assert "GET /todos 502 ListTodosFunction" in local.log[-1]
+
+
+def test_stream_consumer_fills_the_activity_feed_within_two_seconds(
+    local: Local, tenant: str, ddb: dynamodb_local.DynamoDBLocal
+) -> None:
+    headers = local.headers(tenant)
+    pollers = stream_pollers(local.gateway, ddb.endpoint)
+    assert [p.table_name for p in pollers] == ["todo-local-TodoTable"]
+    with ExitStack() as stack:
+        for poller in pollers:
+            stack.enter_context(poller)
+            poller.poll_once()  # catch up with the other tests' changes first
+        todo = data(local.client.post("/todos", json={"title": "watched"}, headers=headers))
+        local.client.patch(f"/todos/{todo['id']}", json={"completed": True}, headers=headers)
+        changed = time.monotonic()
+        types: list[str] = []
+        while time.monotonic() - changed < 2.0 and len(types) < 2:
+            page = data(local.client.get("/activity", headers=headers))
+            types = [item["type"] for item in page["items"] if item["todo_id"] == todo["id"]]
+            time.sleep(0.1)
+    assert types == ["todo.completed", "todo.created"]  # newest first, within two seconds
+    published = [e for e in local.bus.events if e["detail"].get("todo_id") == todo["id"]]
+    assert sorted(e["detail-type"] for e in published) == ["todo.completed", "todo.created"]
+
+
+def test_filter_patterns_are_exact_value_only() -> None:
+    pattern = {"dynamodb": {"NewImage": {"entity": {"S": ["todo"]}}}}
+    assert matches(pattern, {"dynamodb": {"NewImage": {"entity": {"S": "todo"}}}})
+    assert not matches(pattern, {"dynamodb": {"NewImage": {"entity": {"S": "apikey"}}}})
+    assert not matches(pattern, {"dynamodb": {"OldImage": {"entity": {"S": "todo"}}}})
+    with pytest.raises(LocalServerError, match="exact-value"):
+        _check_pattern({"dynamodb": {"NewImage": {"entity": {"S": [{"prefix": "to"}]}}}}, "x")
+
+
+def test_sam_cli_internals_this_server_relies_on() -> None:
+    """Fails on a SAM CLI upgrade that changes what LocalGateway and the runner override or call."""
+    assert list(inspect.signature(LocalApigwService.__init__).parameters)[:3] == ["self", "api", "lambda_runner"]
+    assert list(inspect.signature(LocalApigwService._invoke_lambda_function).parameters) == [
+        "self",
+        "lambda_function_name",
+        "event",
+        "tenant_id",
+    ]
+    assert list(inspect.signature(LocalApigwService._invoke_parse_lambda_authorizer).parameters) == [
+        "self",
+        "lambda_authorizer",
+        "auth_lambda_event",
+        "route_lambda_event",
+        "route",
+    ]
+    assert list(inspect.signature(LocalApigwService.service_response).parameters) == ["body", "headers", "status_code"]
+    invoke = inspect.signature(LocalLambdaRunner.invoke).parameters
+    assert list(invoke)[:3] == ["self", "function_identifier", "event"]
+    assert {"stdout", "stderr", "tenant_id"} <= set(invoke)
+    source = inspect.getsource(LocalApigwService._request_handler)
+    assert "self._invoke_parse_lambda_authorizer(" in source
+    assert "self._invoke_lambda_function(" in source
+    assert "self.service_response(" in source
+
+
+@pytest.fixture
+def server(local: Local) -> Iterator[str]:
+    httpd = make_server("127.0.0.1", 0, local.app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def call(url: str, key: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"x-api-key": key, "content-type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_concurrent_tenants_never_see_each_other(local: Local, server: str, ddb: dynamodb_local.DynamoDBLocal) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    tenants = [(f"north-{suffix}", f"key-n-{suffix}"), (f"south-{suffix}", f"key-s-{suffix}")]
+    provision_keys(ddb.endpoint, dynamodb_local.local_table_name("TodoTable"), tenants)
+    per_thread, threads_per_tenant = 4, 3
+    created: dict[str, list[str]] = {tenant: [] for tenant, _ in tenants}
+    failures: list[Any] = []
+    lock = threading.Lock()
+
+    def work(tenant: str, key: str, worker: int) -> None:
+        for n in range(per_thread):
+            status, body = call(f"{server}/todos", key, "POST", {"title": f"{tenant} {worker}.{n}"})
+            status_list, page = call(f"{server}/todos?limit=100", key)
+            with lock:
+                if status != 201 or status_list != 200:
+                    failures.append((status, body, status_list, page))
+                    return
+                created[tenant].append(body["id"])
+                failures.extend(item for item in page["items"] if not item["title"].startswith(tenant + " "))
+
+    threads = [
+        threading.Thread(target=work, args=(tenant, key, worker))
+        for tenant, key in tenants
+        for worker in range(threads_per_tenant)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    (_, first_key), (second, second_key) = tenants
+    for tenant, key in tenants:
+        status, page = call(f"{server}/todos?limit=100", key)
+        assert status == 200
+        assert sorted(item["id"] for item in page["items"]) == sorted(created[tenant])
+        assert len(created[tenant]) == per_thread * threads_per_tenant
+    other_id = created[second][0]
+    assert call(f"{server}/todos/{other_id}", first_key) == (404, {"error": "Todo not found"})
+    assert call(f"{server}/todos/{other_id}", first_key, "DELETE")[0] == 404
+    assert call(f"{server}/todos/{other_id}", second_key)[0] == 200
