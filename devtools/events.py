@@ -77,18 +77,71 @@ def authorizer_event() -> dict[str, Any]:
     return event
 
 
+def stream_batch_event() -> dict[str, Any]:
+    """A DynamoDB stream batch of the todo table: a todo created, completed and deleted, and an API key
+    added in between (which the consumer ignores). Images are built by the repository's own `to_item`."""
+    from todo_api.keys import key_hash, key_id
+    from todo_api.models import Todo
+    from todo_api.repository import to_item
+
+    sample = _generate("dynamodb", "update")["Records"]
+    table_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/todo-api-dev-TodoTable-1A2B3C4D5E6F"
+    stream_arn = f"{table_arn}/stream/2026-11-27T08:00:00.000"
+    created = Todo(
+        id=SAMPLE_ID,
+        title="Read a book",
+        completed=False,
+        created_at="2026-11-27T10:15:00.123Z",
+        updated_at="2026-11-27T10:15:00.123Z",
+        version=1,
+    )
+    completed = created.model_copy(update={"completed": True, "updated_at": "2026-11-27T10:16:02.000Z", "version": 2})
+    todo_keys = {"PK": {"S": f"TENANT#{SAMPLE_TENANT}"}, "SK": {"S": f"TODO#{SAMPLE_ID}"}}
+    key_item = {
+        "PK": {"S": f"APIKEY#{key_hash(SAMPLE_KEY)}"},
+        "SK": {"S": "APIKEY"},
+        "entity": {"S": "apikey"},
+        "tenant": {"S": SAMPLE_TENANT},
+        "key_id": {"S": key_id(SAMPLE_KEY)},
+        "created_at": {"S": "2026-11-27T10:15:30+00:00"},
+    }
+    changes = [
+        ("INSERT", todo_keys, None, to_item(SAMPLE_TENANT, created), 1795774500),
+        ("INSERT", {k: key_item[k] for k in ("PK", "SK")}, None, key_item, 1795774530),
+        ("MODIFY", todo_keys, to_item(SAMPLE_TENANT, created), to_item(SAMPLE_TENANT, completed), 1795774562),
+        ("REMOVE", todo_keys, to_item(SAMPLE_TENANT, completed), None, 1795774650),
+    ]
+    records = []
+    for number, (name, keys, old, new, at) in enumerate(changes, start=1):
+        template = next(r for r in sample if r["eventName"] == name)
+        change: dict[str, Any] = {"ApproximateCreationDateTime": at, "Keys": keys}
+        if new is not None:
+            change["NewImage"] = new
+        if old is not None:
+            change["OldImage"] = old
+        change.update(
+            SequenceNumber=f"{int(template['dynamodb']['SequenceNumber']) + 100 * number}",
+            SizeBytes=len(json.dumps(change)),
+            StreamViewType="NEW_AND_OLD_IMAGES",
+        )
+        records.append({**template, "eventID": f"{number:032x}", "dynamodb": change, "eventSourceARN": stream_arn})
+    return {"Records": records}
+
+
 def all_events() -> dict[str, dict[str, Any]]:
     item = f"/todos/{SAMPLE_ID}"
     return {
         "authorizer": authorizer_event(),
         "create_todo": proxy_event("POST", "/todos", "/todos", body={"title": "Read a book"}),
         "list_todos": proxy_event("GET", "/todos", "/todos", query={"limit": "10"}),
+        "list_activity": proxy_event("GET", "/activity", "/activity", query={"limit": "10"}),
         "get_todo": proxy_event("GET", "/todos/{todo_id}", item),
         "update_todo": proxy_event(
             "PATCH", "/todos/{todo_id}", item, body={"completed": True}, headers={"If-Match": '"1"'}
         ),
         "delete_todo": proxy_event("DELETE", "/todos/{todo_id}", item),
         "docs": proxy_event("GET", "/", "/", authorized=False),
+        "stream_batch": stream_batch_event(),
     }
 
 

@@ -111,6 +111,7 @@ ROUTES = {
     ("PUT", "/todos/{todo_id}"): ("UpdateTodoFunction", "update_todo"),
     ("PATCH", "/todos/{todo_id}"): ("UpdateTodoFunction", "update_todo"),
     ("DELETE", "/todos/{todo_id}"): ("DeleteTodoFunction", "delete_todo"),
+    ("GET", "/activity"): ("ListActivityFunction", "list_activity"),
     ("GET", "/"): ("DocsFunction", "docs"),
     ("GET", "/openapi.json"): ("DocsFunction", "docs"),
     ("GET", "/docs"): ("DocsFunction", "docs"),

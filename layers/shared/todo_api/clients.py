@@ -5,7 +5,7 @@ on AWS, on DynamoDB Local and on moto.
 """
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -24,3 +24,8 @@ BOTO_CONFIG = Config(
 @cache
 def dynamodb() -> "DynamoDBClient":
     return boto3.client("dynamodb", config=BOTO_CONFIG)
+
+
+@cache
+def events() -> Any:  # no mypy_boto3_events stubs in the lock file
+    return boto3.client("events", config=BOTO_CONFIG)

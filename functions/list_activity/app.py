@@ -1,0 +1,32 @@
+"""GET /activity"""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from todo_api.activity import ActivityPage, list_activity
+from todo_api.http import SECURED, create_app, entry, error_responses, tenant_of
+
+app = create_app()
+
+
+@app.get(
+    "/activity",
+    summary="List the tenant's activity feed, newest first",
+    tags=["activity"],
+    security=SECURED,
+    responses=error_responses(),
+)
+def get_activity(
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
+    cursor: Annotated[
+        str | None, Query(min_length=1, max_length=512, description="`next_cursor` of the previous page")
+    ] = None,
+) -> ActivityPage:
+    return list_activity(tenant_of(app), limit, cursor)
+
+
+@entry(app)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

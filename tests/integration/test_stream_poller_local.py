@@ -1,0 +1,80 @@
+"""The local event source mapping on DynamoDB Local: a change reaches the feed (and the local event bus)
+within two seconds. Skipped where DynamoDB Local cannot run (no Java or no jar)."""
+
+import time
+
+import pytest
+
+from devtools import dynamodb_local
+from devtools.loader import ROOT, load_module
+from devtools.local_events import LocalEventBus
+from devtools.stream_poller import StreamPoller
+from tests.conftest import Context, reset_caches
+from todo_api import activity, clients, todos
+from todo_api.models import TodoCreate, TodoUpdate
+
+try:
+    dynamodb_local.java_path()
+    HAVE_DYNAMODB_LOCAL = dynamodb_local.JAR.is_file()
+except dynamodb_local.DynamoDBLocalError:
+    HAVE_DYNAMODB_LOCAL = False
+
+pytestmark = pytest.mark.skipif(not HAVE_DYNAMODB_LOCAL, reason="DynamoDB Local is not installed")
+
+
+@pytest.fixture(scope="module")
+def ddb(tmp_path_factory):
+    with dynamodb_local.running(tmp_path_factory.mktemp("ddb-streams")) as local:
+        yield local
+
+
+@pytest.fixture
+def local_env(ddb, tmp_path, monkeypatch):
+    with LocalEventBus(tmp_path / "events.jsonl") as bus:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", ddb.endpoint)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", bus.endpoint)
+        monkeypatch.setenv("TABLE_NAME", dynamodb_local.local_table_name("TodoTable"))
+        monkeypatch.setenv("EVENT_BUS_NAME", "todo-api-local")
+        for cached in (activity.consumer_settings, clients.events):
+            cached.cache_clear()
+        reset_caches()
+        yield bus
+    for cached in (activity.consumer_settings, clients.events):
+        cached.cache_clear()
+    reset_caches()
+
+
+def wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_changes_reach_the_feed_within_two_seconds(ddb, local_env):
+    consumer = load_module(ROOT / "functions/stream_consumer", "app.lambda_handler", "fn_stream_consumer")
+    poller = StreamPoller(
+        lambda event: consumer.lambda_handler(event, Context()),
+        table_name=dynamodb_local.local_table_name("TodoTable"),
+        endpoint_url=ddb.endpoint,
+        interval=0.25,
+        starting_position="LATEST",
+    )
+    tenant = f"t{time.time_ns()}"
+    with poller:
+        service = todos.service()
+        todo = service.create(tenant, TodoCreate(title="Ship it"))
+        started = time.monotonic()
+        assert wait_for(lambda: activity.list_activity(tenant, 10, None).items, timeout=2.0)
+        assert time.monotonic() - started < 2.0
+        service.update(tenant, todo.id, TodoUpdate(completed=True), None)
+        service.delete(tenant, todo.id, None)
+        page = wait_for(lambda: len(activity.list_activity(tenant, 10, None).items) == 3, timeout=2.0)
+        assert page
+    items = activity.list_activity(tenant, 10, None).items
+    assert [e.type for e in items] == ["todo.deleted", "todo.completed", "todo.created"]
+    mine = [e for e in local_env.events if e["detail"]["tenant"] == tenant]
+    assert [e["detail-type"] for e in mine] == ["todo.created", "todo.completed", "todo.deleted"]
+    assert (local_env.path.read_text().count(tenant)) >= 3
