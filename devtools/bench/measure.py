@@ -1,0 +1,448 @@
+"""The measurements of `make bench`. Each returns its figure and the baseline it was measured against."""
+
+from __future__ import annotations
+
+import compileall
+import contextlib
+import copy
+import functools
+import http.client
+import io
+import json
+import os
+import py_compile
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from devtools.bench import probes
+from devtools.loader import LAYER_DIR, ROOT, ensure_layer_on_path, load_module
+from devtools.template import resources
+
+BENCH = ROOT / ".bench"
+BUILD = ROOT / ".aws-sam" / "build"
+EVENTS = ROOT / "events"
+FUNCTION_ENV = {
+    "TABLE_NAME": "todo-bench",
+    "IDEMPOTENCY_TABLE_NAME": "todo-bench-idempotency",
+    "EVENT_BUS_NAME": "todo-bench-events",
+    "POWERTOOLS_SERVICE_NAME": "todo-api",
+    "POWERTOOLS_METRICS_NAMESPACE": "TodoApi",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_LAMBDA_FUNCTION_NAME": "bench",
+}
+
+
+# ------------------------------------------------------------------ runtime staging
+@functools.cache
+def python313() -> str:
+    candidates = [os.environ.get("PYTHON313", ""), shutil.which("python3.13") or ""]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += sorted(str(p) for p in pyenv_root.glob("versions/3.13*/bin/python3.13"))
+    for candidate in candidates:  # a pyenv shim exists but may refuse to run: try each
+        if candidate and subprocess.run([candidate, "-c", "import sys"], capture_output=True).returncode == 0:
+            return candidate
+    raise SystemExit("python3.13 is needed for the benchmark (the Lambda runtime's version); install it")
+
+
+def _pinned(name: str) -> str:
+    for line in (ROOT / "requirements" / "dev.lock.txt").read_text().splitlines():
+        if line.lower().startswith(name + "=="):
+            return line.strip()
+    raise SystemExit(f"{name} is not pinned in requirements/dev.lock.txt")
+
+
+def _pip_target(target: Path, *requirements: str) -> None:
+    stamp = target / ".stamp"
+    wanted = "\n".join(requirements)
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    subprocess.run(
+        [python313(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(target),
+         *requirements],
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    compileall.compile_dir(target, quiet=2, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    stamp.write_text(wanted)
+
+
+def _compile313(folder: Path) -> None:
+    subprocess.run(
+        [python313(), "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(folder)], check=True
+    )
+
+
+def stage() -> dict[str, Path]:
+    """A runtime-only python3.13 world: boto3 alone (as Lambda provides it), the layer, the functions.
+
+    The layer is installed for this machine's architecture (callgrind cannot run arm64 code),
+    from the same pinned requirements as `make build`; code is compiled like the build's.
+    """
+    runtime = BENCH / "runtime"
+    _pip_target(runtime, _pinned("boto3"))
+    layer = BENCH / "layer" / "python"
+    requirements = [
+        line.strip()
+        for line in (LAYER_DIR / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    _pip_target(layer, *requirements)
+    shutil.rmtree(layer / "todo_api", ignore_errors=True)
+    shutil.copytree(LAYER_DIR / "todo_api", layer / "todo_api", ignore=shutil.ignore_patterns("__pycache__"))
+    _compile313(layer / "todo_api")
+    staged: dict[str, Path] = {"runtime": runtime, "layer": layer}
+    functions = BENCH / "functions"
+    shutil.rmtree(functions, ignore_errors=True)
+    for name, res in resources("AWS::Serverless::Function").items():
+        source = BUILD / name if (BUILD / name).exists() else ROOT / res["Properties"]["CodeUri"]
+        shutil.copytree(source, functions / name, ignore=shutil.ignore_patterns("__pycache__"))
+        staged[name] = functions / name
+    bare = BENCH / "bare"
+    bare.mkdir(parents=True, exist_ok=True)
+    (bare / "app.py").write_text(probes.BARE_HANDLER)
+    staged["bare"] = bare
+    _compile313(functions)
+    _compile313(bare)
+    return staged
+
+
+# ------------------------------------------------------------------ instruction counts
+def instructions(script: str, task_root: Path) -> int:
+    env = {**FUNCTION_ENV, "LAMBDA_TASK_ROOT": str(task_root), "PATH": os.environ.get("PATH", "")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # like Lambda's read-only file system
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out", python313(), "-S", "-c", script],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=task_root,
+        )
+    if result.returncode != 0:
+        raise RuntimeError(f"probe failed in {task_root}:\n{result.stderr[-3000:]}")
+    match = re.search(r"Collected : (\d+)", result.stderr)
+    if not match:
+        raise RuntimeError(f"no instruction count from callgrind:\n{result.stderr[-2000:]}")
+    return int(match.group(1))
+
+
+def init_ratio(staged: dict[str, Path], functions: list[str]) -> tuple[float, str, dict[str, int]]:
+    def count(folder: Path) -> int:
+        return instructions(probes.IMPORT.format(path=[str(folder), str(staged["layer"]), str(staged["runtime"])]),
+                            folder)  # fmt: skip
+
+    baseline = count(staged["bare"])
+    per_function = {name: count(staged[name]) for name in functions}
+    worst = max(per_function, key=per_function.__getitem__)
+    return round(per_function[worst] / baseline, 3), worst, per_function | {"bare": baseline}
+
+
+def warm(staged: dict[str, Path], function: str, event: str, count: int, bare: bool = False) -> int:
+    folder = staged["bare" if bare else function]
+    path = [str(folder), str(staged["layer"]), str(staged["runtime"])]
+
+    def script(n: int) -> str:
+        patch = probes.PATCH_BARE if bare else probes.PATCH_APP
+        return probes.WARM.format(path=path, patch=patch, event=str(EVENTS / f"{event}.json"), count=n)
+
+    return round((instructions(script(count), folder) - instructions(script(0), folder)) / count)
+
+
+# ------------------------------------------------------------------ DynamoDB on moto
+@contextlib.contextmanager
+def moto_functions() -> Iterator[tuple[Any, dict[str, Any]]]:
+    for key, value in FUNCTION_ENV.items():
+        os.environ[key] = value
+    for key in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]:
+        del os.environ[key]
+    from moto import mock_aws
+
+    ensure_layer_on_path()
+
+    from devtools.dynamodb_local import create_table_request
+    from devtools.template import table_definition
+    from todo_api import clients, settings, todos
+
+    names = {"TodoTable": FUNCTION_ENV["TABLE_NAME"], "IdempotencyTable": FUNCTION_ENV["IDEMPOTENCY_TABLE_NAME"]}
+    with mock_aws():
+        for cached in (clients.dynamodb, settings.get_settings, todos.service):
+            cached.cache_clear()
+        client = clients.dynamodb()
+        for logical_id in resources("AWS::DynamoDB::Table"):
+            request, _ = create_table_request(logical_id, table_definition(logical_id))
+            request["TableName"] = names[logical_id]
+            client.create_table(**request)
+        handlers = {}
+        for name, res in resources("AWS::Serverless::Function").items():
+            if any(e.get("Type") == "Api" for e in res["Properties"].get("Events", {}).values()):
+                handlers[name] = load_module(ROOT / res["Properties"]["CodeUri"], "app.lambda_handler", f"bench_{name}")
+        yield client, handlers
+        for cached in (clients.dynamodb, settings.get_settings, todos.service):
+            cached.cache_clear()
+
+
+class _Context:
+    function_name = "bench"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+def _invoke(handlers: dict[str, Any], function: str, sample: str, **changes: Any) -> dict[str, Any]:
+    event = copy.deepcopy(json.loads((EVENTS / f"{sample}.json").read_text()))
+    for key, value in changes.items():
+        if key == "headers":
+            event["headers"].update(value)
+            event["multiValueHeaders"].update({k: [v] for k, v in value.items()})
+        else:
+            event[key] = value
+        if key == "pathParameters":
+            event["path"] = f"/todos/{value['todo_id']}"
+    result: dict[str, Any] = handlers[function].lambda_handler(event, _Context())
+    return result
+
+
+def ddb_calls(handlers: dict[str, Any], client: Any) -> dict[str, int]:
+    counter: Counter[str] = Counter()
+
+    def count(event_name: str, **_: Any) -> None:
+        counter[event_name] += 1
+
+    client.meta.events.register("before-call.dynamodb", count)
+    missing = "01JD7Z6ZQ4N8Y3T5V2W9X0ABCE"
+    created = json.loads(_invoke(handlers, "CreateTodoFunction", "create_todo")["body"])
+    item = {"todo_id": created["id"]}
+    gone = {"todo_id": missing}
+    stale = {"If-Match": '"99"'}
+    plan: list[tuple[str, str, str, dict[str, Any], int]] = [
+        ("create", "CreateTodoFunction", "create_todo", {}, 201),
+        ("get", "GetTodoFunction", "get_todo", {"pathParameters": item}, 200),
+        ("list", "ListTodosFunction", "list_todos", {}, 200),
+        ("update", "UpdateTodoFunction", "update_todo", {"pathParameters": item, "headers": {"If-Match": '"1"'}}, 200),
+        ("get_404", "GetTodoFunction", "get_todo", {"pathParameters": gone}, 404),
+        ("update_404", "UpdateTodoFunction", "update_todo", {"pathParameters": gone}, 404),
+        ("update_412", "UpdateTodoFunction", "update_todo", {"pathParameters": item, "headers": stale}, 412),
+        ("delete_404", "DeleteTodoFunction", "delete_todo", {"pathParameters": gone}, 404),
+        ("delete_412", "DeleteTodoFunction", "delete_todo", {"pathParameters": item, "headers": stale}, 412),
+        ("delete", "DeleteTodoFunction", "delete_todo", {"pathParameters": item}, 200),
+    ]
+    calls = {}
+    for name, function, sample, changes, status in plan:
+        counter.clear()
+        result = _invoke(handlers, function, sample, **changes)
+        if result["statusCode"] != status:
+            raise RuntimeError(f"{name}: expected {status}, got {result['statusCode']}: {result.get('body')}")
+        calls[name] = sum(counter.values())
+    client.meta.events.unregister("before-call.dynamodb", count)
+    return calls
+
+
+def scanned_per_returned(handlers: dict[str, Any], client: Any, sizes: list[int]) -> dict[str, float]:
+    from todo_api.models import Todo
+    from todo_api.repository import to_item
+
+    pages: list[dict[str, Any]] = []
+
+    def keep(parsed: dict[str, Any], **_: Any) -> None:
+        pages.append(parsed)
+
+    client.meta.events.register("after-call.dynamodb.Query", keep)
+    ratios = {}
+    seeded = 0
+    for size in sizes:
+        tenant = f"bench-{size}"
+        batch = []
+        for i in range(size):
+            todo_id = f"01JD7Z6ZQ4{seeded:016d}"
+            seeded += 1
+            stamp = "2026-11-27T10:15:00.123Z"
+            todo = Todo(id=todo_id, title=f"todo {i}", completed=i % 3 == 0, created_at=stamp, updated_at=stamp,
+                        version=1)  # fmt: skip
+            batch.append({"PutRequest": {"Item": to_item(tenant, todo)}})
+            if len(batch) == 25 or i == size - 1:
+                client.batch_write_item(RequestItems={FUNCTION_ENV["TABLE_NAME"]: batch})
+                batch = []
+        for flag in (None, "true", "false"):
+            query = {"limit": "100"} | ({"completed": flag} if flag else {})
+            pages.clear()
+            context = {"requestContext": {**_sample_context(), "authorizer": {"tenant": tenant}}}
+            result = _invoke(handlers, "ListTodosFunction", "list_todos", queryStringParameters=query,
+                             multiValueQueryStringParameters={k: [v] for k, v in query.items()}, **context)  # fmt: skip
+            returned = len(json.loads(result["body"])["items"])
+            [page] = pages
+            ratios[f"{size}/{'all' if flag is None else 'completed=' + flag}"] = round(
+                page["ScannedCount"] / max(returned, 1), 3
+            )
+    client.meta.events.unregister("after-call.dynamodb.Query", keep)
+    return ratios
+
+
+def _sample_context() -> dict[str, Any]:
+    context: dict[str, Any] = json.loads((EVENTS / "list_todos.json").read_text())["requestContext"]
+    return context
+
+
+# ------------------------------------------------------------------ artifacts
+def _zip_size(folder: Path) -> int:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(folder))
+    return len(buffer.getvalue())
+
+
+def artifacts(staged: dict[str, Path]) -> tuple[int, int, str]:
+    """Largest function + layer zip, and .py files without a python3.13 .pyc (in the build if any)."""
+    if BUILD.exists():
+        root, where = BUILD, "sam build output (.aws-sam/build)"
+        layer = next(p for p in BUILD.iterdir() if (p / "python").is_dir())
+        functions = [BUILD / name for name in resources("AWS::Serverless::Function") if (BUILD / name).exists()]
+    else:
+        root, where = BENCH, "staged copy (no .aws-sam/build: run make build)"
+        layer = staged["layer"].parent
+        functions = [staged[name] for name in resources("AWS::Serverless::Function")]
+    layer_size = _zip_size(layer)
+    largest = max(_zip_size(folder) + layer_size for folder in functions)
+    uncompiled = 0
+    for source in root.rglob("*.py"):
+        if "runtime" in source.relative_to(root).parts[:1]:
+            continue
+        if not list((source.parent / "__pycache__").glob(f"{source.stem}.cpython-313*.pyc")):
+            uncompiled += 1
+    return largest, uncompiled, where
+
+
+# ------------------------------------------------------------------ local latency
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def local_latency(requests: int) -> tuple[float, float, str]:
+    """GET /todos/{id} against the local server (as `make start` runs it) on one keep-alive connection."""
+    port = _free_port()
+    key = "bench-local-key"
+    with tempfile.TemporaryDirectory() as data:
+        env = {**os.environ, "PORT": str(port), "DYNAMODB_LOCAL_DIR": data, "TODO_LOCAL_API_KEYS": f"bench:{key}"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "devtools.local_server"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            connection = _wait_for(port, server)
+            headers = {"x-api-key": key, "Content-Type": "application/json"}
+            connection.request("POST", "/todos", body=json.dumps({"title": "bench"}), headers=headers)
+            response = connection.getresponse()
+            todo = json.loads(response.read())
+            assert response.status == 201, todo
+            samples = []
+            for _ in range(requests + 20):
+                started = time.perf_counter()
+                connection.request("GET", f"/todos/{todo['id']}", headers=headers)
+                response = connection.getresponse()
+                response.read()
+                samples.append((time.perf_counter() - started) * 1000)
+                assert response.status == 200
+            samples = samples[20:]
+            floor = []
+            for _ in range(min(requests, 100) + 10):
+                started = time.perf_counter()
+                connection.request("GET", "/openapi.json")
+                connection.getresponse().read()
+                floor.append((time.perf_counter() - started) * 1000)
+        finally:
+            os.killpg(server.pid, 15)
+            server.wait(30)
+    p50 = statistics.median(samples)
+    p99 = statistics.quantiles(samples, n=100)[98]
+    return (
+        round(p50, 2),
+        round(p99, 2),
+        f"GET /openapi.json (no key, no store) p50 {statistics.median(floor[10:]):.2f} ms",
+    )
+
+
+def _wait_for(port: int, server: subprocess.Popen[bytes]) -> http.client.HTTPConnection:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("the local server exited early; run `make start` to see why")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", "/")
+            if connection.getresponse().read() is not None:
+                return connection
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("the local server did not answer within 180 s")
+
+
+# ------------------------------------------------------------------ all together
+def run_all(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    results: dict[str, Any] = {}
+    baselines: dict[str, str] = {}
+    print("staging a python3.13 runtime-only environment ...", flush=True)
+    staged = stage()
+
+    print("counting import instructions (callgrind) ...", flush=True)
+    every = sorted(resources("AWS::Serverless::Function"))
+    ratio, worst, counts = init_ratio(staged, ["CreateTodoFunction"] if quick else every)
+    results["init_instructions_ratio"] = ratio
+    baselines["init_instructions_ratio"] = (
+        f"bare boto3 handler {counts['bare']:,} instr; worst {worst} {counts[worst]:,}"
+    )
+
+    invocations = 5 if quick else 200
+    print(f"counting warm invocations x{invocations} (callgrind) ...", flush=True)
+    bare = warm(staged, "bare", "get_todo", invocations, bare=True)
+    results["warm_get_instructions"] = warm(staged, "GetTodoFunction", "get_todo", invocations)
+    results["warm_post_instructions"] = warm(staged, "CreateTodoFunction", "create_todo", invocations)
+    baselines["warm_get_instructions"] = baselines["warm_post_instructions"] = f"bare boto3 handler {bare:,}/call"
+
+    print("counting DynamoDB calls and items read (moto) ...", flush=True)
+    with moto_functions() as (client, handlers):
+        results["ddb_calls_per_op"] = ddb_calls(handlers, client)
+        results["list_scanned_per_returned"] = scanned_per_returned(
+            handlers, client, [50, 200] if quick else [50, 1000, 10000]
+        )
+    baselines["ddb_calls_per_op"] = "1 call (the least an operation can make)"
+    baselines["list_scanned_per_returned"] = "1.0 (every item read is returned)"
+
+    print("measuring artifacts ...", flush=True)
+    largest, uncompiled, where = artifacts(staged)
+    results["artifact_zip_bytes"] = largest
+    results["uncompiled_py"] = uncompiled
+    baselines["artifact_zip_bytes"] = baselines["uncompiled_py"] = where
+
+    requests = 100 if quick else 2000
+    print(f"measuring local latency, {requests} requests on one connection ...", flush=True)
+    p50, p99, floor = local_latency(requests)
+    results["local_p50_ms"], results["local_p99_ms"] = p50, p99
+    baselines["local_p50_ms"] = baselines["local_p99_ms"] = floor
+    return results, baselines
