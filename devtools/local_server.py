@@ -57,7 +57,7 @@ from samcli.local.lambdafn.exceptions import FunctionNotFound
 from werkzeug.serving import make_server
 
 from devtools import dynamodb_local
-from devtools.loader import load_module
+from devtools.loader import ensure_layer_on_path, load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -702,6 +702,7 @@ def local_dynamodb() -> Iterator[str]:
 
 
 def main() -> int:
+    ensure_layer_on_path()
     port = int(os.environ.get("PORT", "3000"))
     host = "127.0.0.1"
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the gateway logs one line per request itself

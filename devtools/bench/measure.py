@@ -13,10 +13,8 @@ import os
 import py_compile
 import re
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -334,73 +332,39 @@ def artifacts(staged: dict[str, Path]) -> tuple[int, int, str]:
 
 
 # ------------------------------------------------------------------ local latency
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def local_latency(requests: int) -> tuple[float, float, str]:
     """GET /todos/{id} against the local server (as `make start` runs it) on one keep-alive connection."""
-    port = _free_port()
+    from devtools.serve import served
+
     key = "bench-local-key"
-    with tempfile.TemporaryDirectory() as data:
-        env = {**os.environ, "PORT": str(port), "DYNAMODB_LOCAL_DIR": data, "TODO_LOCAL_API_KEYS": f"bench:{key}"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "devtools.local_server"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            connection = _wait_for(port, server)
-            headers = {"x-api-key": key, "Content-Type": "application/json"}
-            connection.request("POST", "/todos", body=json.dumps({"title": "bench"}), headers=headers)
-            response = connection.getresponse()
-            todo = json.loads(response.read())
-            assert response.status == 201, todo
+    with served({"bench": key}) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]), timeout=10)
+        headers = {"x-api-key": key, "Content-Type": "application/json"}
+        connection.request("POST", "/todos", body=json.dumps({"title": "bench"}), headers=headers)
+        response = connection.getresponse()
+        todo = json.loads(response.read())
+        if response.status != 201:
+            raise RuntimeError(f"create failed: {response.status} {todo}")
+
+        def timed(path: str, count: int, **kwargs: Any) -> list[float]:
             samples = []
-            for _ in range(requests + 20):
+            for _ in range(count):
                 started = time.perf_counter()
-                connection.request("GET", f"/todos/{todo['id']}", headers=headers)
-                response = connection.getresponse()
-                response.read()
+                connection.request("GET", path, **kwargs)
+                answer = connection.getresponse()
+                answer.read()
                 samples.append((time.perf_counter() - started) * 1000)
-                assert response.status == 200
-            samples = samples[20:]
-            floor = []
-            for _ in range(min(requests, 100) + 10):
-                started = time.perf_counter()
-                connection.request("GET", "/openapi.json")
-                connection.getresponse().read()
-                floor.append((time.perf_counter() - started) * 1000)
-        finally:
-            os.killpg(server.pid, 15)
-            server.wait(30)
+                if answer.status != 200:
+                    raise RuntimeError(f"GET {path}: {answer.status}")
+            return samples
+
+        timed(f"/todos/{todo['id']}", 20, headers=headers)  # warm-up
+        samples = timed(f"/todos/{todo['id']}", requests, headers=headers)
+        floor = timed("/openapi.json", min(requests, 200))
     p50 = statistics.median(samples)
     p99 = statistics.quantiles(samples, n=100)[98]
-    return (
-        round(p50, 2),
-        round(p99, 2),
-        f"GET /openapi.json (no key, no store) p50 {statistics.median(floor[10:]):.2f} ms",
-    )
-
-
-def _wait_for(port: int, server: subprocess.Popen[bytes]) -> http.client.HTTPConnection:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("the local server exited early; run `make start` to see why")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            connection.request("GET", "/")
-            if connection.getresponse().read() is not None:
-                return connection
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("the local server did not answer within 180 s")
+    floor_p50 = statistics.median(floor)
+    return round(p50, 2), round(p99, 2), f"GET /openapi.json (no key, no store) p50 {floor_p50:.2f} ms"
 
 
 # ------------------------------------------------------------------ all together
