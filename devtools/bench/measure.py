@@ -382,7 +382,7 @@ def run_all(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
         f"bare boto3 handler {counts['bare']:,} instr; worst {worst} {counts[worst]:,}"
     )
 
-    invocations = 5 if quick else 200
+    invocations = 20 if quick else 200
     print(f"counting warm invocations x{invocations} (callgrind) ...", flush=True)
     bare = warm(staged, "bare", "get_todo", invocations, bare=True)
     results["warm_get_instructions"] = warm(staged, "GetTodoFunction", "get_todo", invocations)
