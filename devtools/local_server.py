@@ -51,6 +51,7 @@ from samcli.lib.providers.sam_function_provider import SamFunctionProvider
 from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 from samcli.lib.utils.stream_writer import StreamWriter
 from samcli.local.apigw.authorizers.lambda_authorizer import LambdaAuthorizer
+from samcli.local.apigw.event_constructor import _should_base64_encode
 from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.local.apigw.route import Route
 from samcli.local.lambdafn.exceptions import FunctionNotFound
@@ -483,8 +484,12 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         return response
 
     def _request_handler(self, **kwargs: Any) -> Response:
-        route: Route = self._get_current_route(request)
+        try:
+            route: Route = self._get_current_route(request)
+        except KeyError:  # HEAD, which Flask adds to every GET route: no such method in the template
+            return self.responses.render("MISSING_AUTHENTICATION_TOKEN")
         g.function = route.function_name
+        self._replace_invalid_utf8_body()
         try:
             response = cast(Response, super()._request_handler(**kwargs))
         except FunctionError as error:
@@ -511,6 +516,17 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
             return self.responses.render("DEFAULT_5XX", 502 if status in (500, 502) else status)
         message = (response.get_json(silent=True) or {}).get("message")
         return self.responses.render("DEFAULT_4XX", status, message)
+
+    def _replace_invalid_utf8_body(self) -> None:
+        """API Gateway hands a text (non-binary) body that is not valid UTF-8 to the function with U+FFFD in
+        place of the bad bytes; SAM CLI answers 502 instead (written by hand: SAM CLI has no such option)."""
+        if _should_base64_encode(self.api.binary_media_types, request.mimetype):
+            return
+        data = request.get_data(cache=True)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            request._cached_data = data.decode("utf-8", errors="replace").encode("utf-8")
 
     # -- authorizer cache
     def _invoke_parse_lambda_authorizer(

@@ -31,7 +31,7 @@ IdempotencyKey = Annotated[
     summary="Create a todo",
     tags=["todos"],
     security=SECURED,
-    responses={201: {"description": "Created"}, **error_responses(400, 409, 413, 422)},
+    responses={201: {"description": "Created"}, **error_responses(400, 409, 413, 415, 422)},
 )
 def create_todo(body: TodoCreate, idempotency_key: IdempotencyKey = None) -> Response[Todo]:
     tenant = tenant_of(app)

@@ -13,7 +13,11 @@ app = create_app()
 
 
 @app.delete(
-    "/todos/<todo_id>", summary="Delete a todo", tags=["todos"], security=SECURED, responses=error_responses(404, 412)
+    "/todos/<todo_id>",
+    summary="Delete a todo",
+    tags=["todos"],
+    security=SECURED,
+    responses={200: {"description": "Deleted"}, **error_responses(404, 412)},
 )
 def delete_todo(
     todo_id: str,

@@ -43,12 +43,24 @@ def welcome() -> Message:
     return Message(message="Welcome to the To-Do API. See /docs for the API reference.")
 
 
-@app.get("/openapi.json", summary="OpenAPI document of every route", tags=["docs"])
+@app.get(
+    "/openapi.json",
+    summary="OpenAPI document of every route",
+    tags=["docs"],
+    responses={
+        200: {"description": "OpenAPI 3 document", "content": {"application/json": {"schema": {"type": "object"}}}}
+    },
+)
 def openapi() -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=spec())
 
 
-@app.get("/docs", summary="Swagger UI", tags=["docs"])
+@app.get(
+    "/docs",
+    summary="Swagger UI",
+    tags=["docs"],
+    responses={200: {"description": "Swagger UI page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+)
 def docs() -> Response[str]:
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=swagger_page())
 

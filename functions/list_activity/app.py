@@ -16,7 +16,7 @@ app = create_app()
     summary="List the tenant's activity feed, newest first",
     tags=["activity"],
     security=SECURED,
-    responses=error_responses(),
+    responses={200: {"description": "One page of events"}, **error_responses()},
 )
 def get_activity(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,

@@ -12,7 +12,13 @@ from todo_api.todos import service
 app = create_app()
 
 
-@app.get("/todos", summary="List todos, oldest first", tags=["todos"], security=SECURED, responses=error_responses())
+@app.get(
+    "/todos",
+    summary="List todos, oldest first",
+    tags=["todos"],
+    security=SECURED,
+    responses={200: {"description": "One page of todos"}, **error_responses()},
+)
 def list_todos(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
     cursor: Annotated[

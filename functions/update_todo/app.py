@@ -12,7 +12,11 @@ from todo_api.todos import service
 app = create_app()
 
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='Expected version, as the ETag: "3"')]
-DOC = {"tags": ["todos"], "security": SECURED, "responses": error_responses(404, 412, 413)}
+DOC = {
+    "tags": ["todos"],
+    "security": SECURED,
+    "responses": {200: {"description": "The updated todo"}, **error_responses(404, 412, 413, 415)},
+}
 
 
 @app.put("/todos/<todo_id>", summary="Update a todo", **DOC)  # type: ignore[arg-type]

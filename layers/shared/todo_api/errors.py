@@ -23,6 +23,10 @@ class PayloadTooLarge(TodoError):
     message = "Request body too large (limit 65536 bytes)"
 
 
+class UnsupportedMediaType(TodoError):
+    message = "Content-Type must be application/json"
+
+
 class Unauthenticated(TodoError):
     message = "Missing or invalid API key"
 

@@ -28,6 +28,7 @@ from todo_api.errors import (
     TodoError,
     TodoNotFound,
     Unauthenticated,
+    UnsupportedMediaType,
     VersionConflict,
 )
 from todo_api.models import ErrorBody
@@ -53,6 +54,7 @@ _STATUS: dict[type[Exception], HTTPStatus] = {
     IdempotencyKeyInUse: HTTPStatus.CONFLICT,
     VersionConflict: HTTPStatus.PRECONDITION_FAILED,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
     StoreUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
@@ -67,6 +69,7 @@ _DESCRIPTIONS = {
     409: "A request with the same Idempotency-Key is in progress",
     412: "If-Match does not match the current version",
     413: "Request body over 64 KiB",
+    415: "Content-Type of the body is not application/json",
     422: "Idempotency-Key reused with a different body",
     503: "Storage throttled or unavailable; retry after Retry-After seconds",
 }
@@ -150,7 +153,46 @@ def tenant_of(app: APIGatewayRestResolver) -> str:
     return tenant
 
 
+JSON_MEDIA_TYPE = "application/json"
+_BODY_METHODS = ("POST", "PUT", "PATCH")  # the routes that read a body
+
+
+def _json_content_type(event: dict[str, Any]) -> bool:
+    """False when the body is declared as anything but JSON (no Content-Type: JSON, as Powertools reads it).
+
+    Media types are case-insensitive; the headers are lowered in place so that Powertools, which
+    compares them as they are, reads `Application/JSON` as JSON too.
+    """
+    for field in ("headers", "multiValueHeaders"):
+        for name, value in list((event.get(field) or {}).items()):
+            if name.lower() != "content-type":
+                continue
+            values = value if isinstance(value, list) else [value]
+            if any(str(v).split(";", 1)[0].strip().lower() != JSON_MEDIA_TYPE for v in values):
+                return False
+            event[field][name] = (
+                [str(v).strip().lower() for v in values] if isinstance(value, list) else str(value).strip().lower()
+            )
+    return True
+
+
+def _json_problem(text: str) -> TodoError | None:
+    """What Powertools' body parsing gets wrong: it takes the first item of a JSON array as the body,
+    and lets RecursionError (deep nesting) and ValueError (over 4300 digits) escape as a 502."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return None  # Powertools answers 400 with the parser's details
+    except RecursionError:
+        return BadRequest("Body is nested too deeply")
+    except ValueError:
+        return BadRequest("Body is not valid JSON")
+    return None if isinstance(parsed, dict) else BadRequest("Body must be a JSON object")
+
+
 def _body_problem(event: dict[str, Any]) -> TodoError | None:
+    if event.get("httpMethod") in _BODY_METHODS and not _json_content_type(event):
+        return UnsupportedMediaType()
     body = event.get("body")
     if not body:
         return None
@@ -167,6 +209,8 @@ def _body_problem(event: dict[str, Any]) -> TodoError | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return BadRequest("Body is not valid UTF-8")
+    if event.get("httpMethod") in _BODY_METHODS and (problem := _json_problem(text)) is not None:
+        return problem
     if event.get("isBase64Encoded"):
         event["body"], event["isBase64Encoded"] = text, False
     return None

@@ -27,7 +27,8 @@ def expected_version(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     tag = if_match.strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) < 16 else _NO_VERSION
+    # ASCII digits only: str.isdigit() also admits '²', which int() refuses (a 500 before this).
+    return int(tag) if tag.isascii() and tag.isdigit() and len(tag) < 16 else _NO_VERSION
 
 
 def etag(todo: Todo) -> str:
