@@ -15,7 +15,7 @@ DDB_JAR := .local/npm/node_modules/amplify-dynamodb-simulator/emulator/DynamoDBL
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
-.PHONY: install test lint scan typecheck unit start invoke key revoke-key events openapi build bench dynamodb-local clean
+.PHONY: install test lint scan typecheck unit start invoke key revoke-key events openapi build bench e2e check-deep dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,16 @@ invoke: $(STAMP) $(DDB_JAR)
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || \
 		{ echo "usage: make invoke FUNCTION=<logical id> EVENT=events/<name>.json" >&2; exit 2; }
 	$(BIN)/python -m devtools.invoke "$(FUNCTION)" "$(EVENT)"
+
+# The contract over HTTP: against $$TODO_API_URL (keys TODO_API_KEY, TODO_API_KEY_2), or against a
+# local server that the suite starts and stops itself. Imports no app code and no moto.
+e2e: $(STAMP) $(if $(TODO_API_URL),,$(DDB_JAR))
+	$(BIN)/pytest tests/e2e --confcutdir=tests/e2e
+
+# The reliability suite at depth (make test runs its bounded version): >= 1000 fuzzed cases,
+# 3000 malformed requests, 8 x 60 If-Match races and 5000 requests of load (about 2 minutes).
+check-deep: $(STAMP) $(DDB_JAR)
+	TODO_DEEP=1 $(BIN)/pytest tests/reliability
 
 # Performance figures (table + $$BENCH_JSON, default .bench/results.json); QUICK=1 is CI's short run.
 bench: build $(DDB_JAR)

@@ -1,0 +1,142 @@
+"""Concurrency over real HTTP: the local server on DynamoDB Local (moto is not thread-safe).
+
+Threads race read-ETag-then-PATCH-with-If-Match on one todo: every success must be a distinct
+version in sequence and its change visible, every loser must get 412 and change nothing.
+Bounded: a fixed number of rounds, a request timeout, 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from tests.reliability.conftest import TENANT_A, TENANT_B, Server, bounded
+
+THREADS = 8
+
+
+@dataclass(frozen=True)
+class Attempt:
+    thread: int
+    round: int
+    read_version: int
+    status: int
+    version: int | None  # the version the PATCH answered, on success
+    title: str
+
+
+def test_if_match_races_lose_no_update(server: Server, figures) -> None:
+    rounds = bounded(12, 60)
+    todo = server.call("POST", "/todos", json={"title": "contended"}).json()
+    path = f"/todos/{todo['id']}"
+    start = threading.Barrier(THREADS)
+
+    def worker(thread: int) -> list[Attempt]:
+        start.wait(timeout=60)
+        attempts = []
+        for number in range(rounds):
+            read = server.call("GET", path)
+            assert read.status_code == 200, read.text
+            etag = read.headers["ETag"]
+            title = f"t{thread}-r{number}"
+            # Completed flips too, so that every success also moves the completed index (LSI1SK).
+            body = {"title": title, "completed": (thread + number) % 2 == 0}
+            reply = server.call("PATCH", path, json=body, headers={"If-Match": etag})
+            version = reply.json().get("version") if reply.status_code == 200 else None
+            attempts.append(Attempt(thread, number, int(etag.strip('"')), reply.status_code, version, title))
+            if reply.status_code == 200:
+                assert reply.json()["title"] == title
+        return attempts
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        attempts = [a for result in pool.map(worker, range(THREADS)) for a in result]
+
+    final = server.call("GET", path).json()
+    wins = sorted((a for a in attempts if a.status == 200), key=lambda a: a.version or 0)
+    statuses = Counter(a.status for a in attempts)
+    versions = [a.version for a in wins]
+    lost = len(wins) - len(set(versions))  # two successes answering one version: one update lost
+    figures("PATCH attempts", len(attempts))
+    figures("successes / 412s", f"{len(wins)} / {statuses[412]}")
+    figures("lost updates", lost + (final["version"] - 1 - len(wins)))
+
+    assert set(statuses) <= {200, 412}, statuses
+    assert statuses[200] + statuses[412] == THREADS * rounds
+    assert versions == list(range(2, 2 + len(wins)))  # each success made exactly the next version
+    assert all(a.version == a.read_version + 1 for a in wins)  # ...from the version it had read
+    assert final["version"] == 1 + len(wins)
+    assert final["title"] == wins[-1].title  # the last successful write is what is stored
+    assert final["completed"] == ((wins[-1].thread + wins[-1].round) % 2 == 0)
+    assert statuses[412] > 0, "no race happened: the test proved nothing"
+    # The completed filter sees the todo exactly where its last write put it.
+    listed = server.call("GET", "/todos", params={"completed": str(final["completed"]).lower(), "limit": "100"})
+    assert todo["id"] in [t["id"] for t in listed.json()["items"]]
+
+
+def test_conditional_delete_race_has_one_winner(server: Server, figures) -> None:
+    todo = server.call("POST", "/todos", json={"title": "deleted once"}).json()
+    start = threading.Barrier(THREADS)
+
+    def delete(_: int) -> int:
+        start.wait(timeout=60)
+        return server.call("DELETE", f"/todos/{todo['id']}", headers={"If-Match": '"1"'}).status_code
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        statuses = Counter(pool.map(delete, range(THREADS)))
+    figures("concurrent conditional DELETEs", dict(statuses))
+    assert statuses[200] == 1
+    assert set(statuses) <= {200, 404, 412}
+    assert server.call("GET", f"/todos/{todo['id']}").status_code == 404
+
+
+def test_concurrent_creates_with_one_idempotency_key_create_one_todo(server: Server, figures) -> None:
+    key = f"race-{threading.get_ident()}-{id(server)}"
+    title = f"idempotent {key}"
+    start = threading.Barrier(THREADS)
+
+    def create(_: int) -> tuple[int, str | None]:
+        start.wait(timeout=60)
+        reply = server.call("POST", "/todos", json={"title": title}, headers={"Idempotency-Key": key})
+        return reply.status_code, reply.json().get("id")
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        replies = list(pool.map(create, range(THREADS)))
+    statuses = Counter(status for status, _ in replies)
+    ids = {todo_id for status, todo_id in replies if status == 201}
+    matching = []
+    cursor = None
+    while True:
+        page = server.call("GET", "/todos", params={"limit": "100", **({"cursor": cursor} if cursor else {})}).json()
+        matching += [t["id"] for t in page["items"] if t["title"] == title]
+        if not (cursor := page["next_cursor"]):
+            break
+    figures("concurrent creates with one Idempotency-Key", f"{dict(statuses)}, todos created: {len(matching)}")
+    assert set(statuses) <= {201, 409}, statuses  # 409: the first is still in progress (Retry-After)
+    assert len(ids) == 1
+    assert matching == list(ids)
+    # Tenant B sees none of it.
+    assert server.call("GET", f"/todos/{matching[0]}", tenant=TENANT_B).status_code == 404
+    assert server.call("GET", f"/todos/{matching[0]}", tenant=TENANT_A).status_code == 200
+
+
+def test_unconditional_patches_all_count(server: Server, figures) -> None:
+    """Without If-Match every PATCH lands, and the version counts each one (the increment is atomic)."""
+    rounds = bounded(10, 50)
+    todo = server.call("POST", "/todos", json={"title": "counted"}).json()
+    start = threading.Barrier(THREADS)
+
+    def worker(thread: int) -> list[int]:
+        start.wait(timeout=60)
+        return [
+            server.call("PATCH", f"/todos/{todo['id']}", json={"title": f"t{thread}-{n}"}).status_code
+            for n in range(rounds)
+        ]
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        statuses = Counter(s for result in pool.map(worker, range(THREADS)) for s in result)
+    final = server.call("GET", f"/todos/{todo['id']}").json()
+    figures("unconditional PATCHes / final version", f"{statuses[200]} / {final['version']}")
+    assert statuses == Counter({200: THREADS * rounds})
+    assert final["version"] == 1 + THREADS * rounds
