@@ -3,9 +3,10 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from todo_api.http import SECURED, create_app, entry, error_responses, tenant_of
+from todo_api.http import SECURED, create_app, entry, error_responses, metrics, tenant_of
 from todo_api.models import Message
 from todo_api.todos import service
 
@@ -24,6 +25,7 @@ def delete_todo(
     if_match: Annotated[str | None, Header(alias="If-Match", description='Expected version: "3"')] = None,
 ) -> Message:
     service().delete(tenant_of(app), todo_id, if_match)
+    metrics.add_metric(name="TodoDeleted", unit=MetricUnit.Count, value=1)
     return Message(message="Todo deleted successfully")
 
 

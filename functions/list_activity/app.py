@@ -1,12 +1,11 @@
 """GET /activity"""
 
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api.activity import ActivityPage, list_activity
-from todo_api.http import SECURED, create_app, entry, error_responses, tenant_of
+from todo_api.http import SECURED, PageCursor, PageLimit, create_app, entry, error_responses, tenant_of
 
 app = create_app()
 
@@ -19,10 +18,8 @@ app = create_app()
     responses={200: {"description": "One page of events"}, **error_responses()},
 )
 def get_activity(
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
-    cursor: Annotated[
-        str | None, Query(min_length=1, max_length=512, description="`next_cursor` of the previous page")
-    ] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> ActivityPage:
     return list_activity(tenant_of(app), limit, cursor)
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from todo_api.http import SECURED, create_app, entry, error_responses, tenant_of
+from todo_api.http import SECURED, PageCursor, PageLimit, create_app, entry, error_responses, tenant_of
 from todo_api.models import TodoPage
 from todo_api.todos import service
 
@@ -20,10 +20,8 @@ app = create_app()
     responses={200: {"description": "One page of todos"}, **error_responses()},
 )
 def list_todos(
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 50,
-    cursor: Annotated[
-        str | None, Query(min_length=1, max_length=512, description="`next_cursor` of the previous page")
-    ] = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
     completed: Annotated[Literal["true", "false"] | None, Query(description="Only completed or open todos")] = None,
 ) -> TodoPage:
     flag = None if completed is None else completed == "true"

@@ -3,9 +3,10 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from todo_api.http import SECURED, create_app, entry, error_responses, tenant_of
+from todo_api.http import SECURED, create_app, entry, error_responses, metrics, tenant_of
 from todo_api.models import Todo, TodoUpdate
 from todo_api.todos import service
 
@@ -22,7 +23,9 @@ DOC = {
 @app.put("/todos/<todo_id>", summary="Update a todo", **DOC)  # type: ignore[arg-type]
 @app.patch("/todos/<todo_id>", summary="Update a todo (same as PUT)", **DOC)  # type: ignore[arg-type]
 def update_todo(todo_id: str, body: TodoUpdate, if_match: IfMatch = None) -> Todo:
-    return service().update(tenant_of(app), todo_id, body, if_match)
+    todo = service().update(tenant_of(app), todo_id, body, if_match)
+    metrics.add_metric(name="TodoUpdated", unit=MetricUnit.Count, value=1)
+    return todo
 
 
 @entry(app)

@@ -284,3 +284,30 @@ class TestTenancy:
         cursor = api("GET", "/todos", query={"limit": "1"}).body["next_cursor"]
         flipped = cursor[:5] + ("A" if cursor[5] != "A" else "B") + cursor[6:]
         assert api("GET", "/todos", query={"cursor": flipped}).status == 400
+
+
+class TestMetrics:
+    """Writes publish one EMF metric each, with an explicit name and unit; reads publish none."""
+
+    @staticmethod
+    def emitted(capsys):
+        blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+        return [
+            (m["Name"], m["Unit"]) for blob in blobs for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]
+        ]
+
+    def test_writes_count_and_reads_do_not(self, api, capsys):
+        todo = new(api)
+        assert self.emitted(capsys) == [("TodoCreated", "Count")]
+        api("GET", f"/todos/{todo['id']}")
+        api("GET", "/todos")
+        assert self.emitted(capsys) == []
+        api("PATCH", f"/todos/{todo['id']}", {"completed": True})
+        assert self.emitted(capsys) == [("TodoUpdated", "Count")]
+        api("DELETE", f"/todos/{todo['id']}")
+        assert self.emitted(capsys) == [("TodoDeleted", "Count")]
+
+    def test_rejected_write_counts_nothing(self, api, capsys):
+        api("POST", "/todos", {"title": ""})
+        api("DELETE", "/todos/01JD7Z6ZQ4N8Y3T5V2W9X0ABCD")
+        assert self.emitted(capsys) == []

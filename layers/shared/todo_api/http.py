@@ -10,12 +10,13 @@ import json
 from collections.abc import Callable
 from functools import cached_property
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -43,6 +44,12 @@ MAX_BODY_BYTES = 64 * 1024
 RETRY_AFTER_SECONDS = "1"
 API_KEY_SCHEME = "ApiKeyAuth"  # its definition is in devtools/openapi.py, where the document is made
 SECURED: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
+
+# Query parameters of every paginated route.
+PageLimit = Annotated[int, Query(ge=1, le=100, description="Page size")]
+PageCursor = Annotated[
+    str | None, Query(min_length=1, max_length=512, description="`next_cursor` of the previous page")
+]
 
 # The one map from errors to the contract's statuses.
 _STATUS: dict[type[Exception], HTTPStatus] = {
@@ -227,19 +234,23 @@ Handler = TypeVar("Handler", bound=Callable[[dict[str, Any], LambdaContext], dic
 
 
 def entry(app: APIGatewayRestResolver) -> Callable[[Handler], Handler]:
-    """Decorate a function's `lambda_handler`: logging, metrics, body guard, then `app.resolve`."""
+    """Decorate a function's `lambda_handler`: logging, body guard, then the handler, then metrics."""
 
     def decorate(_handler: Handler) -> Handler:
         @logger.inject_lambda_context(clear_state=True)
-        @metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             # The request id is the correlation id; read directly, it costs a tenth of the
             # JMESPath lookup that `correlation_id_path` runs on every request.
             logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
-            problem = _body_problem(event)
-            if problem is not None:
-                return _proxy(error_response(problem))
-            return _handler(event, context)
+            try:
+                problem = _body_problem(event)
+                if problem is not None:
+                    return _proxy(error_response(problem))
+                return _handler(event, context)
+            finally:
+                # Reads add no metric: flush only what a write added (`log_metrics` would warn).
+                if metrics.metric_set:
+                    metrics.flush_metrics()
 
         return handler  # type: ignore[return-value]
 
