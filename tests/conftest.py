@@ -29,6 +29,7 @@ for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
 
 from moto import mock_aws  # noqa: E402
 
+from devtools.dynamodb_local import create_table_request  # noqa: E402
 from devtools.loader import load_module  # noqa: E402
 from devtools.template import api_functions, resources, table_definition  # noqa: E402
 from todo_api import clients, idempotency, settings, todos  # noqa: E402
@@ -47,17 +48,10 @@ def load_event(name: str) -> dict[str, Any]:
 
 
 def create_tables(client: Any) -> None:
-    """Create every table of template.yaml from its own definition."""
+    """Create every table of template.yaml from its own definition (as make start does)."""
     for logical_id in resources("AWS::DynamoDB::Table"):
-        props = table_definition(logical_id)
-        kwargs = {
-            k: props[k]
-            for k in ("AttributeDefinitions", "KeySchema", "LocalSecondaryIndexes", "GlobalSecondaryIndexes")
-            if k in props
-        }
-        if "StreamSpecification" in props:
-            kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-        client.create_table(TableName=TABLES[logical_id], BillingMode="PAY_PER_REQUEST", **kwargs)
+        request, _ttl = create_table_request(logical_id, table_definition(logical_id))
+        client.create_table(**{**request, "TableName": TABLES[logical_id]})
 
 
 def reset_caches() -> None:
