@@ -114,6 +114,15 @@ class TestErrors:
         assert reply.headers["Content-Type"].startswith("application/json")
         assert stored_todos(aws) == []
 
+    @pytest.mark.parametrize("depth", [40, 500, 950, 5000])
+    def test_deeply_nested_body_is_400(self, api, aws, depth):
+        raw = '{"title": ' + "[" * depth + "]" * depth + "}"
+        for method, path in (("POST", "/todos"), ("PATCH", f"/todos/{new(api)['id']}")):
+            reply = api(method, path, raw_body=raw)
+            assert reply.status == 400, (method, depth, reply.body)
+            assert reply.body["error"] == "Body is nested too deeply"
+        assert len(stored_todos(aws)) == 1
+
     def test_missing_body_is_400(self, api, aws):
         reply = api("POST", "/todos")
         assert reply.status == 400

@@ -41,6 +41,8 @@ logger = Logger()
 metrics = Metrics()
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_DEPTH = 32
+_TOO_DEEP = "Body is nested too deeply"
 RETRY_AFTER_SECONDS = "1"
 API_KEY_SCHEME = "ApiKeyAuth"  # its definition is in devtools/openapi.py, where the document is made
 SECURED: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
@@ -191,10 +193,28 @@ def _json_problem(text: str) -> TodoError | None:
     except json.JSONDecodeError:
         return None  # Powertools answers 400 with the parser's details
     except RecursionError:
-        return BadRequest("Body is nested too deeply")
+        return BadRequest(_TOO_DEEP)
     except ValueError:
         return BadRequest("Body is not valid JSON")
-    return None if isinstance(parsed, dict) else BadRequest("Body must be a JSON object")
+    if not isinstance(parsed, dict):
+        return BadRequest("Body must be a JSON object")
+    # Powertools parses the body again, deeper in the stack: nesting that passed here could
+    # still exhaust the recursion limit there. No valid body nests at all, so a bound is safe.
+    return BadRequest(_TOO_DEEP) if _deeper_than(parsed, MAX_BODY_DEPTH) else None
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    level: list[Any] = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return False
+    return True
 
 
 def _body_problem(event: dict[str, Any]) -> TodoError | None:
