@@ -2,6 +2,8 @@
 
 The tenant reaches the API functions in the request context; the key is never logged
 (only its short hash id). A missing, unknown or revoked key raises "Unauthorized" (401).
+The key's usage key, if its record has one, is returned as `usageIdentifierKey`: API Gateway
+throttles and counts the request by it under the stack's usage plan (and answers 403 without one).
 """
 
 from functools import cache
@@ -34,8 +36,8 @@ def keys() -> KeyStore:
 def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
     headers = {name.lower(): value for name, value in (event.headers or {}).items()}
     api_key = headers.get("x-api-key")
-    tenant = keys().tenant_for(api_key) if api_key else None
-    if api_key is None or tenant is None:
+    record = keys().find(api_key) if api_key else None
+    if api_key is None or record is None:
         logger.info("access denied", extra={"key_id": key_id(api_key) if api_key else None})
         raise Unauthenticated("Unauthorized")  # API Gateway answers 401 to exactly this message
     arn = event.parsed_arn
@@ -45,7 +47,8 @@ def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaConte
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={"tenant": tenant},
+        context={"tenant": record.tenant},
+        usage_identifier_key=record.usage_key.value if record.usage_key else None,
     )
     # One policy for every route, so API Gateway's cached decision serves them all.
     policy.allow_all_routes()

@@ -1,12 +1,15 @@
-"""The REQUEST authorizer maps a key to its tenant by hash; unknown, missing and revoked keys are 401."""
+"""The REQUEST authorizer maps a key to its tenant by hash; unknown, missing and revoked keys are 401.
+
+A key stored with a usage key gets it back as `usageIdentifierKey`; one without gets none."""
 
 import copy
+import io
 
 import pytest
 
 from tests.conftest import KEYS, TABLES, Context, load_event
 from todo_api.clients import dynamodb
-from todo_api.keys import KeyStore, key_hash
+from todo_api.keys import KeyStore, UsageKey, key_hash
 from todo_api.repository import Table
 
 
@@ -25,6 +28,16 @@ def test_valid_key_allows_every_route_with_tenant_in_context(aws, functions):
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == ["arn:aws:execute-api:us-east-1:123456789012:abcdef123/dev/*/*"]
     assert KEYS["globex"] not in str(result)
+    assert "usageIdentifierKey" not in result  # stored without a usage key, as locally
+
+
+def test_usage_key_of_the_record_is_the_usage_identifier_key(aws, functions):
+    usage = UsageKey(id="a1b2c3d4e5", value="u" * 48)
+    KeyStore(Table(dynamodb(), TABLES["TodoTable"])).add("initech", "initech-key-1", usage)
+    result = authorize(functions, "initech-key-1")
+    assert result["usageIdentifierKey"] == usage.value
+    assert result["context"] == {"tenant": "initech"}
+    assert result["principalId"] != "initech-key-1"
 
 
 @pytest.mark.parametrize("key", [None, "", "unknown-key", "acme-key-1 "])
@@ -34,7 +47,7 @@ def test_unknown_or_missing_key_is_unauthorized(aws, functions, key):
 
 
 def test_revoked_key_is_unauthorized(aws, functions):
-    assert KeyStore(Table(dynamodb(), TABLES["TodoTable"])).revoke(KEYS["acme"]) is True
+    assert KeyStore(Table(dynamodb(), TABLES["TodoTable"])).revoke(KEYS["acme"]) is not None
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(functions, KEYS["acme"])
 
@@ -47,10 +60,20 @@ def test_keys_are_stored_only_as_hashes(aws):
         assert f"APIKEY#{key_hash(key)}" in dump
 
 
-def test_key_is_not_logged(aws, functions, capsys):
-    with pytest.raises(Exception, match="Unauthorized"):
-        authorize(functions, "secret-never-logged")
-    authorize(functions, KEYS["acme"])
-    out = capsys.readouterr()
-    assert "secret-never-logged" not in out.out + out.err
-    assert KEYS["acme"] not in out.out + out.err
+def test_key_and_usage_key_are_not_logged(aws, functions):
+    KeyStore(Table(dynamodb(), TABLES["TodoTable"])).add("initech", "initech-key-1", UsageKey("a1b2c3", "usage-" * 8))
+    logger = functions["AuthorizerFunction"].logger
+    level, logs = logger.log_level, io.StringIO()
+    stream = logger.registered_handler.setStream(logs)
+    logger.setLevel("DEBUG")
+    try:
+        with pytest.raises(Exception, match="Unauthorized"):
+            authorize(functions, "secret-never-logged")
+        authorize(functions, KEYS["acme"])
+        authorize(functions, "initech-key-1")
+    finally:
+        logger.setLevel(level)
+        logger.registered_handler.setStream(stream)
+    assert "access denied" in logs.getvalue()
+    for secret in ("secret-never-logged", KEYS["acme"], "initech-key-1", "usage-" * 8):
+        assert secret not in logs.getvalue()
