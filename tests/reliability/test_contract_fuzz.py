@@ -53,6 +53,9 @@ auth:
 """
 
 
+CPYTHON_AST_BUG = "AST constructor recursion depth mismatch"
+
+
 def test_schemathesis_finds_nothing(server: Server, tmp_path: Path, figures) -> None:
     auth = tmp_path / "auth.yaml"
     auth.write_text(AUTH.format(a=TENANT_A, b=TENANT_B, key_a=server.keys[TENANT_A], key_b=server.keys[TENANT_B]))
@@ -90,8 +93,15 @@ def test_schemathesis_finds_nothing(server: Server, tmp_path: Path, figures) -> 
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     offset = server.log_offset()
-    run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=bounded(300, 3600))
-    output = run.stdout + run.stderr
+    for _attempt in range(2):
+        run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=bounded(300, 3600))
+        output = run.stdout + run.stderr
+        # Python 3.11 sometimes crashes inside schemathesis itself with this SystemError (an
+        # interpreter bug, seen about once in five runs): a crash of the tool, not a finding, so
+        # it gets one more run, and the figures say so.
+        if CPYTHON_AST_BUG not in output:
+            break
+        figures("schemathesis rerun after CPython's AST recursion bug", True)
     statuses = server.statuses_since(offset)
 
     cases = re.search(r"(\d+) generated", output)

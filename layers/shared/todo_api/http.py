@@ -74,12 +74,14 @@ _MESSAGES: dict[type[Exception], str] = {
 _DESCRIPTIONS = {
     400: "Invalid body or query parameter",
     401: "Missing or invalid API key",
+    403: "The key has no usage key of the usage plan (deployed stage only): re-issue it",
     404: "Todo not found, or owned by another tenant",
     409: "A request with the same Idempotency-Key is in progress",
     412: "If-Match does not match the current version",
     413: "Request body over 64 KiB",
     415: "Content-Type of the body is not application/json",
     422: "Idempotency-Key reused with a different body",
+    429: "Throttled, or the key's daily quota is spent (deployed stage only); see Retry-After",
     503: "Storage throttled or unavailable; retry after Retry-After seconds",
 }
 
@@ -116,8 +118,8 @@ def error_response(error: Exception) -> Response[str]:
 
 
 def error_responses(*statuses: int) -> "dict[int, OpenAPIResponse]":
-    """OpenAPI `responses` entries for the given error statuses (401 and 503 always apply)."""
-    codes = sorted({*statuses, 400, 401, 503})
+    """OpenAPI `responses` entries for the given error statuses (the gateway's and 400, 503 always apply)."""
+    codes = sorted({*statuses, 400, 401, 403, 429, 503})
     return {
         code: {"description": _DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorBody}}}
         for code in codes
