@@ -19,6 +19,7 @@ os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
     TABLE_NAME="todo-test",
     IDEMPOTENCY_TABLE_NAME="todo-idempotency-test",
+    ACTIVITY_RETENTION_DAYS="90",
     POWERTOOLS_SERVICE_NAME="todo-api",
     POWERTOOLS_METRICS_NAMESPACE="TodoApi",
     POWERTOOLS_LOG_LEVEL="WARNING",

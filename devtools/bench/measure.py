@@ -34,6 +34,7 @@ FUNCTION_ENV = {
     "TABLE_NAME": "todo-bench",
     "IDEMPOTENCY_TABLE_NAME": "todo-bench-idempotency",
     "EVENT_BUS_NAME": "todo-bench-events",
+    "ACTIVITY_RETENTION_DAYS": "90",
     "POWERTOOLS_SERVICE_NAME": "todo-api",
     "POWERTOOLS_METRICS_NAMESPACE": "TodoApi",
     "POWERTOOLS_LOG_LEVEL": "INFO",

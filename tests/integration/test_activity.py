@@ -1,6 +1,7 @@
 """The activity feed on moto: the stream consumer (feed + EventBridge) and GET /activity."""
 
 import json
+from datetime import datetime
 
 import boto3
 import pytest
@@ -102,6 +103,14 @@ class TestConsumer:
             assert envelope["source"] == "todo-api"
             assert envelope["detail-type"] == event["type"]
             assert envelope["detail"] == {"tenant": "demo", **event}
+
+    def test_events_expire_after_the_retention(self, aws, consume, bus):
+        assert consume(load_event("stream_batch")["Records"]) == {"batchItemFailures": []}
+        items = feed_items(aws)
+        assert len(items) == 3
+        for item in items:
+            at = datetime.fromisoformat(item["at"]["S"].replace("Z", "+00:00"))
+            assert int(item["expires_at"]["N"]) == int(at.timestamp()) + 90 * 86400
 
     @pytest.mark.parametrize(
         ("before", "after", "kind"),
@@ -262,7 +271,12 @@ def test_template_wires_consumer_bus_and_dead_letter_queue():
     assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert stream["BisectBatchOnFunctionError"] is True
     assert stream["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]}
-    assert consumer["Environment"]["Variables"] == {"EVENT_BUS_NAME": {"Ref": "TodoEventBus"}}
+    assert consumer["Environment"]["Variables"] == {
+        "EVENT_BUS_NAME": {"Ref": "TodoEventBus"},
+        "ACTIVITY_RETENTION_DAYS": {"Ref": "ActivityRetentionDays"},
+    }
+    ttl = resources["TodoTable"]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expires_at", "Enabled": True}
     actions = {s["Action"] for s in consumer["Policies"][0]["Statement"]}
     assert actions == {"dynamodb:PutItem", "events:PutEvents", "sqs:SendMessage"}
     queue = resources["StreamDeadLetterQueue"]["Properties"]

@@ -195,15 +195,25 @@ def _body(event: ActivityEvent) -> str:
 class ActivityFeed:
     """The tenant's events in the todo table, newest first."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, retention_days: int | None = None) -> None:
         self.call = table.call
+        self._retention_seconds = retention_days * 86400 if retention_days else None
 
     def add(self, tenant: str, event: ActivityEvent) -> bool:
-        """Store the event once; False when it was already there (a redelivery)."""
+        """Store the event once; False when it was already there (a redelivery).
+
+        With a retention, the item carries `expires_at` (epoch seconds), the table's TTL attribute:
+        DynamoDB deletes it, usually within two days of that time, without a write of ours.
+        """
+        expiry = {}
+        if self._retention_seconds:
+            expires = int(_parse_time(event.at).timestamp()) + self._retention_seconds
+            expiry = {"expires_at": {"N": str(expires)}}
         try:
             self.call(
                 "put_item",
                 Item={
+                    **expiry,
                     "PK": {"S": activity_pk(tenant)},
                     "SK": {"S": event_sk(event.id)},
                     "entity": {"S": "activity"},
@@ -316,6 +326,7 @@ class ConsumerSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
     event_bus_name: Annotated[str, Field(validation_alias="EVENT_BUS_NAME", min_length=1)]
+    activity_retention_days: Annotated[int, Field(validation_alias="ACTIVITY_RETENTION_DAYS", gt=0)]
 
 
 @cache
@@ -328,7 +339,9 @@ def feed() -> ActivityFeed:
 
 
 def consumer() -> StreamConsumer:
-    return StreamConsumer(feed(), EventBus(events(), consumer_settings().event_bus_name))
+    settings = consumer_settings()
+    activity = ActivityFeed(Table(dynamodb(), get_settings().table_name), settings.activity_retention_days)
+    return StreamConsumer(activity, EventBus(events(), settings.event_bus_name))
 
 
 def list_activity(tenant: str, limit: int, cursor_token: str | None) -> ActivityPage:
