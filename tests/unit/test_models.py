@@ -45,3 +45,21 @@ def test_update_changes_only_sent_fields():
 )
 def test_if_match_parsing(header, expected):
     assert expected_version(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "valid"),
+    [("\x1f", True), ("\x85", True), ("a\u3000", True), ("\ufeff", False), ("\u2028 \t", False), (" \u00a0", False)],
+)
+def test_blank_means_what_json_schema_means(title, valid):
+    """The document's pattern (ECMA-262 white space) and the validation agree on every character."""
+    import re
+
+    from todo_api.models import NOT_BLANK
+
+    assert bool(re.search(NOT_BLANK, title)) is valid
+    if valid:
+        assert TodoCreate.model_validate({"title": title}).title == title
+    else:
+        with pytest.raises(ValidationError):
+            TodoCreate.model_validate({"title": title})

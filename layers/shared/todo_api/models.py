@@ -1,22 +1,33 @@
 """Pydantic models of the HTTP contract: strict types, unknown fields rejected."""
 
+import re
 from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+# "Not only white space", with white space as JSON Schema (ECMA-262 `\s`) defines it, so that the
+# OpenAPI document and the validation agree on every character. Python's `str.isspace()` and
+# Unicode's White_Space differ from it (U+001C..U+001F, U+0085, U+FEFF).
+NOT_BLANK = "[^\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
+_NOT_BLANK = re.compile(NOT_BLANK)
+
 
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    if not _NOT_BLANK.search(value):
         raise ValueError("title must not be only white space")
     return value
 
 
 Title = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200, pattern=r"\S"),
+    StringConstraints(min_length=1, max_length=200),
     AfterValidator(_not_blank),
-    Field(description="1 to 200 characters, not only white space", examples=["Read a book"]),
+    Field(
+        description="1 to 200 characters, not only white space",
+        examples=["Read a book"],
+        json_schema_extra={"pattern": NOT_BLANK},
+    ),
 ]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-27T10:15:00.123Z"])]
 
