@@ -11,7 +11,8 @@ SCAN_TEMPLATE := .aws-sam/scan/template.json
 # sam build needs python3.13 itself (the functions' runtime); pyenv's shim does not count.
 PY313_DIR ?= $(shell for d in $$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/3.13*/bin 2>/dev/null | sort -V | tail -1) \
 	$$(dirname "$$(command -v python3.13)" 2>/dev/null); do "$$d/python3.13" -c "" 2>/dev/null && { echo "$$d"; break; }; done)
-DDB_JAR := .local/npm/node_modules/amplify-dynamodb-simulator/emulator/DynamoDBLocal.jar
+# DynamoDB Local's jar, at the version pinned in devtools/dynamodb_local.py
+DDB_JAR := .local/dynamodb-local/2.9.30/DynamoDBLocal.jar
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 

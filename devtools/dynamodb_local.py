@@ -1,7 +1,8 @@
 """DynamoDB Local for development and tests, without Docker.
 
 AWS's DynamoDB Local jar ships inside the npm package `amplify-dynamodb-simulator` (folder
-`emulator/`); `ensure_installed()` fetches that pinned package into `.local/npm` (git-ignored)
+`emulator/`); `ensure_installed()` unpacks that folder of the pinned package into
+`.local/dynamodb-local/<version>` (git-ignored)
 and `DynamoDBLocal` runs it with Java 17 as a child process in its own process group, so that
 stopping it (also on Ctrl-C or SIGTERM of the parent) leaves no orphan.
 
@@ -22,6 +23,8 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,9 +38,9 @@ from samcli.yamlhelper import yaml_parse
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = ROOT / ".local"
-NPM_PREFIX = LOCAL_DIR / "npm"
 NPM_PACKAGE = "amplify-dynamodb-simulator@2.9.30"
-EMULATOR_DIR = NPM_PREFIX / "node_modules" / "amplify-dynamodb-simulator" / "emulator"
+# The package's emulator/ folder: the jar and its native libraries, nothing else of the package.
+EMULATOR_DIR = LOCAL_DIR / "dynamodb-local" / NPM_PACKAGE.rsplit("@", 1)[1]
 JAR = EMULATOR_DIR / "DynamoDBLocal.jar"
 DEFAULT_DB_PATH = LOCAL_DIR / "dynamodb"
 # The endpoint of the running DynamoDB Local (make start, or `run` below), for the other commands.
@@ -88,21 +91,35 @@ def java_path() -> str:
 
 
 def ensure_installed() -> Path:
-    """Fetch the pinned DynamoDB Local jar with npm if it is not there yet; return the jar's path."""
+    """Fetch the pinned DynamoDB Local jar with npm if it is not there yet; return the jar's path.
+
+    `npm pack` downloads the package's own tarball only (npm checks its integrity against the
+    registry) and resolves none of its JavaScript dependencies, which DynamoDB Local does not
+    use: an install would fail whenever one of their version ranges cannot be met.
+    """
     java_path()
     if JAR.is_file():
         return JAR
     npm = shutil.which("npm")
     if npm is None:
         raise DynamoDBLocalError("npm (Node.js) is needed once to fetch DynamoDB Local: install Node.js 18 or later.")
-    print(f"Fetching DynamoDB Local ({NPM_PACKAGE}) into {NPM_PREFIX} ...", file=sys.stderr, flush=True)
-    NPM_PREFIX.mkdir(parents=True, exist_ok=True)
-    # --ignore-scripts: only the package's files are needed; none of its dependencies' install scripts run.
-    command = [npm, "install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX)]
-    command.append(NPM_PACKAGE)
-    result = subprocess.run(command, check=False, stdout=sys.stderr)
-    if result.returncode != 0 or not JAR.is_file():
-        raise DynamoDBLocalError(f"`{' '.join(command)}` failed; DynamoDB Local is not installed ({JAR} missing)")
+    print(f"Fetching DynamoDB Local ({NPM_PACKAGE}) into {EMULATOR_DIR} ...", file=sys.stderr, flush=True)
+    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=LOCAL_DIR) as tmp:
+        command = [npm, "pack", "--silent", "--pack-destination", tmp, NPM_PACKAGE]
+        result = subprocess.run(command, check=False, stdout=subprocess.PIPE, text=True)
+        tarballs = list(Path(tmp).glob("*.tgz"))
+        if result.returncode != 0 or len(tarballs) != 1:
+            raise DynamoDBLocalError(f"`{' '.join(command)}` failed; DynamoDB Local is not installed")
+        unpacked = Path(tmp) / "unpacked"
+        with tarfile.open(tarballs[0]) as archive:
+            members = [m for m in archive.getmembers() if m.name.startswith("package/emulator/")]
+            archive.extractall(unpacked, members=members, filter="data")
+        EMULATOR_DIR.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(EMULATOR_DIR, ignore_errors=True)
+        shutil.move(unpacked / "package" / "emulator", EMULATOR_DIR)
+    if not JAR.is_file():
+        raise DynamoDBLocalError(f"{NPM_PACKAGE} holds no emulator/DynamoDBLocal.jar; DynamoDB Local is not installed")
     return JAR
 
 
