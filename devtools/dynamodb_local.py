@@ -34,9 +34,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from samcli.yamlhelper import yaml_parse
 
-ROOT = Path(__file__).resolve().parent.parent
+from devtools.loader import ROOT
+from devtools.template import TEMPLATE, resources
+
 LOCAL_DIR = ROOT / ".local"
 NPM_PACKAGE = "amplify-dynamodb-simulator@2.9.30"
 # The package's emulator/ folder: the jar and its native libraries, nothing else of the package.
@@ -45,7 +46,6 @@ JAR = EMULATOR_DIR / "DynamoDBLocal.jar"
 DEFAULT_DB_PATH = LOCAL_DIR / "dynamodb"
 # The endpoint of the running DynamoDB Local (make start, or `run` below), for the other commands.
 ENDPOINT_FILE = LOCAL_DIR / "dynamodb.endpoint"
-TEMPLATE = ROOT / "template.yaml"
 LOCAL_TABLE_PREFIX = "todo-local-"
 REGION = "us-east-1"
 DUMMY_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
@@ -286,12 +286,8 @@ def local_table_name(logical_id: str) -> str:
 
 def table_definitions(template_path: Path | str = TEMPLATE) -> dict[str, dict[str, Any]]:
     """The template's tables: logical id -> CloudFormation properties, as written."""
-    template = yaml_parse(Path(template_path).read_text(encoding="utf-8"))
-    return {
-        logical_id: dict(resource.get("Properties", {}))
-        for logical_id, resource in template.get("Resources", {}).items()
-        if resource.get("Type") == "AWS::DynamoDB::Table"
-    }
+    tables = resources("AWS::DynamoDB::Table", template_path)
+    return {logical_id: dict(resource.get("Properties", {})) for logical_id, resource in tables.items()}
 
 
 def table_names(template_path: Path | str = TEMPLATE) -> dict[str, str]:

@@ -12,14 +12,20 @@ from devtools.loader import ROOT
 TEMPLATE = ROOT / "template.yaml"
 
 
-@cache
-def template() -> dict[str, Any]:
-    parsed: dict[str, Any] = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))
+def read(path: Path | str) -> dict[str, Any]:
+    parsed: dict[str, Any] = yaml_parse(Path(path).read_text(encoding="utf-8"))
     return parsed
 
 
-def resources(kind: str) -> dict[str, dict[str, Any]]:
-    return {name: res for name, res in template()["Resources"].items() if res["Type"] == kind}
+@cache
+def template() -> dict[str, Any]:
+    return read(TEMPLATE)
+
+
+def resources(kind: str, path: Path | str | None = None) -> dict[str, dict[str, Any]]:
+    """The resources of one type: of `template.yaml` (read once), or of the template at `path`."""
+    parsed = template() if path is None else read(path)
+    return {name: res for name, res in parsed.get("Resources", {}).items() if res.get("Type") == kind}
 
 
 def table_definition(logical_id: str) -> dict[str, Any]:
