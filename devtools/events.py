@@ -80,9 +80,9 @@ def authorizer_event() -> dict[str, Any]:
 def stream_batch_event() -> dict[str, Any]:
     """A DynamoDB stream batch of the todo table: a todo created, completed and deleted, and an API key
     added in between (which the consumer ignores). Images are built by the repository's own `to_item`."""
-    from todo_api.keys import key_hash, key_id
-    from todo_api.models import Todo
-    from todo_api.repository import to_item
+    from todo_api.adapters.dynamodb import to_item
+    from todo_api.domain.keys import key_hash, key_id
+    from todo_api.domain.models import Todo
 
     sample = _generate("dynamodb", "update")["Records"]
     table_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/todo-api-dev-TodoTable-1A2B3C4D5E6F"

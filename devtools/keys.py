@@ -30,8 +30,9 @@ from devtools.loader import ROOT, ensure_layer_on_path
 
 ensure_layer_on_path()
 
-from todo_api.keys import KeyStore, UsageKey, check_tenant, key_id, new_key  # noqa: E402
-from todo_api.repository import Table  # noqa: E402
+from todo_api.adapters.key_store import DynamoDBKeyStore  # noqa: E402
+from todo_api.domain.keys import UsageKey, check_tenant, key_id, new_key  # noqa: E402
+from todo_api.domain.ports import KeyStore  # noqa: E402
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient
@@ -61,14 +62,14 @@ def local_store() -> Iterator[KeyStore]:
             dynamodb_local.ensure_installed()
             endpoint = stack.enter_context(dynamodb_local.DynamoDBLocal()).endpoint
         tables = dynamodb_local.ensure_tables(endpoint)
-        yield KeyStore(Table(dynamodb_local.client(endpoint), tables["TodoTable"]))
+        yield DynamoDBKeyStore(dynamodb_local.client(endpoint), tables["TodoTable"])
 
 
 @contextlib.contextmanager
 def deployed_store(table_name: str) -> Iterator[KeyStore]:
     import boto3
 
-    yield KeyStore(Table(boto3.client("dynamodb"), table_name))
+    yield DynamoDBKeyStore(boto3.client("dynamodb"), table_name)
 
 
 def apigateway() -> "APIGatewayClient":

@@ -678,10 +678,9 @@ def parse_keys(spec: str) -> list[tuple[str, str]]:
 
 def provision_keys(ddb_endpoint: str, table_name: str, pairs: list[tuple[str, str]]) -> None:
     """Store each key's hash for its tenant (idempotent), through the project's own KeyStore."""
-    from todo_api.keys import KeyStore
-    from todo_api.repository import Table
+    from todo_api.adapters.key_store import DynamoDBKeyStore
 
-    store = KeyStore(Table(dynamodb_local.client(ddb_endpoint), table_name))
+    store = DynamoDBKeyStore(dynamodb_local.client(ddb_endpoint), table_name)
     for tenant, key in pairs:
         store.add(tenant, key)
 

@@ -33,9 +33,7 @@ from moto import mock_aws  # noqa: E402
 from devtools.dynamodb_local import create_table_request  # noqa: E402
 from devtools.loader import load_module  # noqa: E402
 from devtools.template import api_functions, resources, table_definition  # noqa: E402
-from todo_api import clients, idempotency, settings, todos  # noqa: E402
-from todo_api.keys import KeyStore  # noqa: E402
-from todo_api.repository import Table  # noqa: E402
+from todo_api import wiring  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -56,17 +54,16 @@ def create_tables(client: Any) -> None:
 
 
 def reset_caches() -> None:
-    for cached in (clients.dynamodb, settings.get_settings, todos.service, idempotency._setup):
-        cached.cache_clear()
+    wiring.reset()
 
 
 @pytest.fixture
 def aws() -> Iterator[Any]:
     with mock_aws():
         reset_caches()
-        client = clients.dynamodb()
+        client = wiring.dynamodb()
         create_tables(client)
-        store = KeyStore(Table(client, TABLES["TodoTable"]))
+        store = wiring.key_store()
         for tenant, key in KEYS.items():
             store.add(tenant, key)
         yield client

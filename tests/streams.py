@@ -3,8 +3,8 @@
 import itertools
 from typing import Any
 
-from todo_api.models import Todo
-from todo_api.repository import to_item
+from todo_api.adapters.dynamodb import to_item
+from todo_api.domain.models import Todo
 
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/todo-test/stream/2026-11-27T08:00:00.000"
 _sequence = itertools.count(1000)

@@ -176,13 +176,12 @@ def moto_functions() -> Iterator[tuple[Any, dict[str, Any]]]:
 
     from devtools.dynamodb_local import create_table_request
     from devtools.template import table_definition
-    from todo_api import clients, settings, todos
+    from todo_api import wiring
 
     names = {"TodoTable": FUNCTION_ENV["TABLE_NAME"], "IdempotencyTable": FUNCTION_ENV["IDEMPOTENCY_TABLE_NAME"]}
     with mock_aws():
-        for cached in (clients.dynamodb, settings.get_settings, todos.service):
-            cached.cache_clear()
-        client = clients.dynamodb()
+        wiring.reset()
+        client = wiring.dynamodb()
         for logical_id in resources("AWS::DynamoDB::Table"):
             request, _ = create_table_request(logical_id, table_definition(logical_id))
             request["TableName"] = names[logical_id]
@@ -192,8 +191,7 @@ def moto_functions() -> Iterator[tuple[Any, dict[str, Any]]]:
             if any(e.get("Type") == "Api" for e in res["Properties"].get("Events", {}).values()):
                 handlers[name] = load_module(ROOT / res["Properties"]["CodeUri"], "app.lambda_handler", f"bench_{name}")
         yield client, handlers
-        for cached in (clients.dynamodb, settings.get_settings, todos.service):
-            cached.cache_clear()
+        wiring.reset()
 
 
 class _Context:
@@ -257,8 +255,8 @@ def ddb_calls(handlers: dict[str, Any], client: Any) -> dict[str, int]:
 
 
 def scanned_per_returned(handlers: dict[str, Any], client: Any, sizes: list[int]) -> dict[str, float]:
-    from todo_api.models import Todo
-    from todo_api.repository import to_item
+    from todo_api.adapters.dynamodb import to_item
+    from todo_api.domain.models import Todo
 
     pages: list[dict[str, Any]] = []
 

@@ -68,5 +68,5 @@ for _ in range({count}):
     app.lambda_handler(dict(event), Context())
 """
 
-PATCH_APP = "import todo_api.clients\ntodo_api.clients.dynamodb = lambda: fake"
+PATCH_APP = "import todo_api.wiring\ntodo_api.wiring.dynamodb = lambda: fake"
 PATCH_BARE = "boto3.client = lambda *a, **k: fake"

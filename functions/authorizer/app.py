@@ -6,7 +6,6 @@ The key's usage key, if its record has one, is returned as `usageIdentifierKey`:
 throttles and counts the request by it under the stack's usage plan (and answers 403 without one).
 """
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -17,18 +16,11 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from todo_api.clients import dynamodb
-from todo_api.errors import Unauthenticated
-from todo_api.keys import KeyStore, key_id
-from todo_api.repository import Table
-from todo_api.settings import get_settings
+from todo_api import wiring
+from todo_api.domain.errors import Unauthenticated
+from todo_api.domain.keys import key_id
 
 logger = Logger()
-
-
-@cache
-def keys() -> KeyStore:
-    return KeyStore(Table(dynamodb(), get_settings().table_name))
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -36,7 +28,7 @@ def keys() -> KeyStore:
 def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
     headers = {name.lower(): value for name, value in (event.headers or {}).items()}
     api_key = headers.get("x-api-key")
-    record = keys().find(api_key) if api_key else None
+    record = wiring.key_store().find(api_key) if api_key else None
     if api_key is None or record is None:
         logger.info("access denied", extra={"key_id": key_id(api_key) if api_key else None})
         raise Unauthenticated("Unauthorized")  # API Gateway answers 401 to exactly this message

@@ -7,10 +7,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from todo_api import wiring
+from todo_api.domain.models import Todo, TodoCreate
 from todo_api.http import SECURED, create_app, entry, error_responses, metrics, tenant_of
-from todo_api.idempotency import create_once
-from todo_api.models import Todo, TodoCreate
-from todo_api.todos import service
 
 app = create_app()
 
@@ -36,9 +35,9 @@ IdempotencyKey = Annotated[
 def create_todo(body: TodoCreate, idempotency_key: IdempotencyKey = None) -> Response[Todo]:
     tenant = tenant_of(app)
     if idempotency_key is None:
-        todo = service().create(tenant, body)
+        todo = wiring.todo_service().create(tenant, body)
     else:
-        todo = create_once(tenant, idempotency_key, body, app.lambda_context)
+        todo = wiring.idempotent_create()(tenant, idempotency_key, body, app.lambda_context)
     metrics.add_metric(name="TodoCreated", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=201,

@@ -12,8 +12,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from todo_api.domain.models import Message
 from todo_api.http import create_app, entry
-from todo_api.models import Message
 
 app = create_app()
 SPEC_FILE = Path(__file__).with_name("openapi.json")

@@ -5,9 +5,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from todo_api.http import SECURED, create_app, entry, error_responses, tenant_of
-from todo_api.models import Todo
-from todo_api.todos import etag, service
+from todo_api import wiring
+from todo_api.domain.models import Todo
+from todo_api.http import SECURED, create_app, entry, error_responses, etag, tenant_of
 
 app = create_app()
 
@@ -20,7 +20,7 @@ app = create_app()
     responses={200: {"description": "The todo; ETag carries its version"}, **error_responses(404)},
 )
 def get_todo(todo_id: str) -> Response[Todo]:
-    todo = service().get(tenant_of(app), todo_id)
+    todo = wiring.todo_service().get(tenant_of(app), todo_id)
     return Response(
         status_code=200, content_type=content_types.APPLICATION_JSON, body=todo, headers={"ETag": etag(todo)}
     )

@@ -4,7 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from todo_api.activity import ActivityPage, list_activity
+from todo_api import wiring
+from todo_api.domain.activity import ActivityPage
 from todo_api.http import SECURED, PageCursor, PageLimit, create_app, entry, error_responses, tenant_of
 
 app = create_app()
@@ -21,7 +22,7 @@ def get_activity(
     limit: PageLimit = 50,
     cursor: PageCursor = None,
 ) -> ActivityPage:
-    return list_activity(tenant_of(app), limit, cursor)
+    return wiring.activity_feed().list(tenant_of(app), limit, cursor)
 
 
 @entry(app)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from todo_api.activity import consumer
+from todo_api import wiring
 
 logger = Logger()
 # A batch whose every record fails is reported record by record too, not raised.
@@ -17,7 +17,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    handle = consumer().batch_handler()  # once a record fails, later records of its todo fail too
+    handle = wiring.stream_record_handler()  # once a record fails, later ones of its todo fail too
 
     def record_handler(record: DynamoDBRecord) -> None:
         handle(record.raw_event)

@@ -1,18 +1,16 @@
 """PUT and PATCH /todos/{todo_id}: both change only the fields sent."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from todo_api.http import SECURED, create_app, entry, error_responses, metrics, tenant_of
-from todo_api.models import Todo, TodoUpdate
-from todo_api.todos import service
+from todo_api import wiring
+from todo_api.domain.models import Todo, TodoUpdate
+from todo_api.http import SECURED, IfMatch, create_app, entry, error_responses, expected_version, metrics, tenant_of
 
 app = create_app()
 
-IfMatch = Annotated[str | None, Header(alias="If-Match", description='Expected version, as the ETag: "3"')]
 DOC = {
     "tags": ["todos"],
     "security": SECURED,
@@ -23,7 +21,7 @@ DOC = {
 @app.put("/todos/<todo_id>", summary="Update a todo", **DOC)  # type: ignore[arg-type]
 @app.patch("/todos/<todo_id>", summary="Update a todo (same as PUT)", **DOC)  # type: ignore[arg-type]
 def update_todo(todo_id: str, body: TodoUpdate, if_match: IfMatch = None) -> Todo:
-    todo = service().update(tenant_of(app), todo_id, body, if_match)
+    todo = wiring.todo_service().update(tenant_of(app), todo_id, body, expected_version(if_match))
     metrics.add_metric(name="TodoUpdated", unit=MetricUnit.Count, value=1)
     return todo
 

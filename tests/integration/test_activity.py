@@ -11,7 +11,7 @@ from devtools.stream_poller import StreamPoller
 from devtools.template import template
 from tests.conftest import TABLES, Context, load_event
 from tests.streams import created, modified, todo
-from todo_api import activity, clients
+from todo_api import wiring
 
 BUS = "todo-events-test"
 SAMPLE_TODO = "01JD7Z6ZQ4N8Y3T5V2W9X0ABCD"
@@ -26,9 +26,8 @@ def consumer_module():
 def bus(aws, monkeypatch):
     """The event bus, with a rule that copies every todo-api event to an SQS queue we can read."""
     monkeypatch.setenv("EVENT_BUS_NAME", BUS)
-    activity.consumer_settings.cache_clear()
-    clients.events.cache_clear()
-    events = clients.events()
+    wiring.reset()
+    events = wiring.events()
     events.create_event_bus(Name=BUS)
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName="observer")["QueueUrl"]
@@ -46,8 +45,7 @@ def bus(aws, monkeypatch):
         return [json.loads(m["Body"]) for m in messages]
 
     yield published
-    activity.consumer_settings.cache_clear()
-    clients.events.cache_clear()
+    wiring.reset()
 
 
 @pytest.fixture
@@ -180,7 +178,7 @@ class TestConsumer:
 
     def test_eventbridge_rejection_fails_the_record(self, aws, consume, bus, monkeypatch):
         monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
-        activity.consumer_settings.cache_clear()
+        wiring.reset()
         rec = created("acme", todo())
         assert consume([rec]) == {"batchItemFailures": [{"itemIdentifier": sequence(rec)}]}
 

@@ -8,9 +8,8 @@ import io
 import pytest
 
 from tests.conftest import KEYS, TABLES, Context, load_event
-from todo_api.clients import dynamodb
-from todo_api.keys import KeyStore, UsageKey, key_hash
-from todo_api.repository import Table
+from todo_api.domain.keys import UsageKey, key_hash
+from todo_api.wiring import key_store
 
 
 def authorize(functions, key):
@@ -33,7 +32,7 @@ def test_valid_key_allows_every_route_with_tenant_in_context(aws, functions):
 
 def test_usage_key_of_the_record_is_the_usage_identifier_key(aws, functions):
     usage = UsageKey(id="a1b2c3d4e5", value="u" * 48)
-    KeyStore(Table(dynamodb(), TABLES["TodoTable"])).add("initech", "initech-key-1", usage)
+    key_store().add("initech", "initech-key-1", usage)
     result = authorize(functions, "initech-key-1")
     assert result["usageIdentifierKey"] == usage.value
     assert result["context"] == {"tenant": "initech"}
@@ -47,7 +46,7 @@ def test_unknown_or_missing_key_is_unauthorized(aws, functions, key):
 
 
 def test_revoked_key_is_unauthorized(aws, functions):
-    assert KeyStore(Table(dynamodb(), TABLES["TodoTable"])).revoke(KEYS["acme"]) is not None
+    assert key_store().revoke(KEYS["acme"]) is not None
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(functions, KEYS["acme"])
 
@@ -61,7 +60,7 @@ def test_keys_are_stored_only_as_hashes(aws):
 
 
 def test_key_and_usage_key_are_not_logged(aws, functions):
-    KeyStore(Table(dynamodb(), TABLES["TodoTable"])).add("initech", "initech-key-1", UsageKey("a1b2c3", "usage-" * 8))
+    key_store().add("initech", "initech-key-1", UsageKey("a1b2c3", "usage-" * 8))
     logger = functions["AuthorizerFunction"].logger
     level, logs = logger.log_level, io.StringIO()
     stream = logger.registered_handler.setStream(logs)

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from todo_api.clients import dynamodb
+from todo_api.wiring import dynamodb
 
 MISSING = "01JD7Z6ZQ4N8Y3T5V2W9X0ABCD"
 

@@ -11,7 +11,7 @@ import pytest
 
 from devtools import keys
 from tests.conftest import TABLES, Context, load_event
-from todo_api.keys import key_hash, key_id
+from todo_api.domain.keys import key_hash, key_id
 
 
 def stored(aws, key):

@@ -4,8 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import TABLES, create_tables, reset_caches
-from todo_api.clients import dynamodb
-from todo_api.todos import service
+from todo_api.wiring import dynamodb, todo_service
 
 pytestmark = []
 
@@ -37,8 +36,8 @@ def test_every_item_exactly_once_in_order_pages_full(api, aws, flags, limit, com
     aws.delete_table(TableName=TABLES["IdempotencyTable"])
     reset_caches()
     create_tables(dynamodb())
-    created = [service().create("acme", _body(i, flag)) for i, flag in enumerate(flags)]
-    service().create("globex", _body(99, True))  # another tenant's todo never shows
+    created = [todo_service().create("acme", _body(i, flag)) for i, flag in enumerate(flags)]
+    todo_service().create("globex", _body(99, True))  # another tenant's todo never shows
     expected = [t.id for t in created if completed is None or t.completed == (completed == "true")]
 
     pages = walk(api, limit, completed)
@@ -50,6 +49,6 @@ def test_every_item_exactly_once_in_order_pages_full(api, aws, flags, limit, com
 
 
 def _body(i, flag):
-    from todo_api.models import TodoCreate
+    from todo_api.domain.models import TodoCreate
 
     return TodoCreate(title=f"todo {i}", completed=flag)

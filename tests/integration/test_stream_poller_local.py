@@ -10,8 +10,8 @@ from devtools.loader import ROOT, load_module
 from devtools.local_events import LocalEventBus
 from devtools.stream_poller import StreamPoller
 from tests.conftest import Context, reset_caches
-from todo_api import activity, clients, todos
-from todo_api.models import TodoCreate, TodoUpdate
+from todo_api import wiring
+from todo_api.domain.models import TodoCreate, TodoUpdate
 
 try:
     dynamodb_local.java_path()
@@ -35,12 +35,8 @@ def local_env(ddb, tmp_path, monkeypatch):
         monkeypatch.setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", bus.endpoint)
         monkeypatch.setenv("TABLE_NAME", dynamodb_local.local_table_name("TodoTable"))
         monkeypatch.setenv("EVENT_BUS_NAME", "todo-api-local")
-        for cached in (activity.consumer_settings, clients.events):
-            cached.cache_clear()
         reset_caches()
         yield bus
-    for cached in (activity.consumer_settings, clients.events):
-        cached.cache_clear()
     reset_caches()
 
 
@@ -64,16 +60,16 @@ def test_changes_reach_the_feed_within_two_seconds(ddb, local_env):
     )
     tenant = f"t{time.time_ns()}"
     with poller:
-        service = todos.service()
+        service = wiring.todo_service()
         todo = service.create(tenant, TodoCreate(title="Ship it"))
         started = time.monotonic()
-        assert wait_for(lambda: activity.list_activity(tenant, 10, None).items, timeout=2.0)
+        assert wait_for(lambda: wiring.activity_feed().list(tenant, 10, None).items, timeout=2.0)
         assert time.monotonic() - started < 2.0
         service.update(tenant, todo.id, TodoUpdate(completed=True), None)
         service.delete(tenant, todo.id, None)
-        page = wait_for(lambda: len(activity.list_activity(tenant, 10, None).items) == 3, timeout=2.0)
+        page = wait_for(lambda: len(wiring.activity_feed().list(tenant, 10, None).items) == 3, timeout=2.0)
         assert page
-    items = activity.list_activity(tenant, 10, None).items
+    items = wiring.activity_feed().list(tenant, 10, None).items
     assert [e.type for e in items] == ["todo.deleted", "todo.completed", "todo.created"]
     mine = [e for e in local_env.events if e["detail"]["tenant"] == tenant]
     assert [e["detail-type"] for e in mine] == ["todo.created", "todo.completed", "todo.deleted"]

@@ -53,7 +53,7 @@ def test_layer_edit_applies_on_next_request(local_copy: Local, copy: Path) -> No
     path = f"/todos/{UNKNOWN_ID}"
     before = local_copy.client.get(path, headers=local_copy.headers(tenant))
     assert (before.status_code, data(before)) == (404, {"error": "Todo not found"})
-    edit(copy / "layers/shared/todo_api/errors.py", '"Todo not found"', '"No such todo (reloaded)"')
+    edit(copy / "layers/shared/todo_api/domain/errors.py", '"Todo not found"', '"No such todo (reloaded)"')
     after = local_copy.client.get(path, headers=local_copy.headers(tenant))
     assert (after.status_code, data(after)) == (404, {"error": "No such todo (reloaded)"})
-    assert not (ROOT / "layers/shared/todo_api/errors.py").read_text(encoding="utf-8").count("(reloaded)")
+    assert not (ROOT / "layers/shared/todo_api/domain/errors.py").read_text(encoding="utf-8").count("(reloaded)")

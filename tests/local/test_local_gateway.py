@@ -95,11 +95,10 @@ def test_unknown_route_or_method_is_404_json(local: Local, tenant: str, method: 
 
 
 def test_authorizer_decision_is_cached_for_reauthorize_every(local: Local, ddb: dynamodb_local.DynamoDBLocal) -> None:
-    from todo_api.keys import KeyStore
-    from todo_api.repository import Table
+    from todo_api.adapters.key_store import DynamoDBKeyStore
 
     assert local.gateway.authorizer_ttls == {"ApiKeyAuthorizer": 300}
-    store = KeyStore(Table(dynamodb_local.client(ddb.endpoint), dynamodb_local.local_table_name("TodoTable")))
+    store = DynamoDBKeyStore(dynamodb_local.client(ddb.endpoint), dynamodb_local.local_table_name("TodoTable"))
     store.add("cached", "cached-key")
     headers = {"x-api-key": "cached-key"}
     assert local.client.get("/todos", headers=headers).status_code == 200

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import TABLES
 from tests.reliability.conftest import DEEP, bounded
-from todo_api.todos import expected_version
+from todo_api.http.conditional import expected_version
 
 PRIVILEGED = ["id", "version", "tenant", "created_at", "updated_at", "PK", "SK", "LSI1SK", "entity"]
 SEED, OTHER = "{seed}", "{other}"  # the seed todo of tenant acme, and globex's todo (404 for acme)

@@ -5,9 +5,11 @@ import pytest
 
 from devtools.stream_poller import StreamPoller, first_failure
 from tests.conftest import load_event
+from tests.fakes import InMemoryActivityStore, InMemoryEventBus
 from tests.streams import created, modified, record, removed, todo
-from todo_api.activity import OutOfOrder, PoisonRecord, StreamConsumer, event_from_record, event_id
-from todo_api.repository import to_item
+from todo_api.adapters.dynamodb import to_item
+from todo_api.adapters.stream import batch_handler, change_from_record, event_from_record
+from todo_api.domain.activity import OutOfOrder, PoisonRecord, StreamConsumer, event_id
 
 TENANT = "acme"
 
@@ -114,31 +116,10 @@ class TestEventFromRecord:
             event_from_record(keys_only)
 
 
-class FakeFeed:
-    def __init__(self, fail_for=()):
-        self.events = {}
-        self.fail_for = set(fail_for)
-
-    def add(self, tenant, event):
-        if event.todo.title in self.fail_for:
-            raise RuntimeError("boom")
-        new = (tenant, event.id) not in self.events
-        self.events[(tenant, event.id)] = event
-        return new
-
-
-class FakeBus:
-    def __init__(self):
-        self.published = []
-
-    def publish(self, tenant, event):
-        self.published.append((tenant, event.id))
-
-
 class TestBatchHandler:
     def test_later_records_of_a_failed_todo_fail_too_others_go_on(self):
-        feed, bus = FakeFeed(fail_for={"bad"}), FakeBus()
-        handle = StreamConsumer(feed, bus).batch_handler()
+        feed, bus = InMemoryActivityStore(fail_for={"bad"}), InMemoryEventBus()
+        handle = batch_handler(StreamConsumer(feed, bus))
         a, b = todo("01JD7Z6ZQ4N8Y3T5V2W9X0AAAA", title="bad"), todo("01JD7Z6ZQ4N8Y3T5V2W9X0BBBB")
         a2 = a.model_copy(update={"title": "fine", "version": 2})
         with pytest.raises(RuntimeError):
@@ -146,15 +127,15 @@ class TestBatchHandler:
         handle(created(TENANT, b))
         with pytest.raises(OutOfOrder):
             handle(modified(TENANT, a, a2))  # would succeed alone, but must not overtake a's creation
-        assert [e.todo_id for e in feed.events.values()] == [b.id]
+        assert [e.todo_id for _, e in feed.events] == [b.id]
         assert len(bus.published) == 1
 
     def test_redelivery_publishes_same_id_and_stores_once(self):
-        feed, bus = FakeFeed(), FakeBus()
+        feed, bus = InMemoryActivityStore(), InMemoryEventBus()
         consumer = StreamConsumer(feed, bus)
-        rec = created(TENANT, todo())
-        consumer.apply(rec)
-        consumer.apply(rec)
+        change = change_from_record(created(TENANT, todo()))
+        consumer.apply(change)
+        consumer.apply(change)
         assert len(feed.events) == 1
         assert bus.published[0] == bus.published[1]
 

@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from todo_api import cursor
-from todo_api.errors import InvalidCursor
+from todo_api.domain import cursor
+from todo_api.domain.errors import InvalidCursor
 
 IDS = st.from_regex(r"[0-9A-HJKMNP-TV-Z]{26}", fullmatch=True)
 

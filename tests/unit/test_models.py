@@ -1,8 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from todo_api.models import TodoCreate, TodoUpdate
-from todo_api.todos import expected_version
+from todo_api.domain.models import TodoCreate, TodoUpdate
+from todo_api.http.conditional import expected_version
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_blank_means_what_json_schema_means(title, valid):
     """The document's pattern (ECMA-262 white space) and the validation agree on every character."""
     import re
 
-    from todo_api.models import NOT_BLANK
+    from todo_api.domain.models import NOT_BLANK
 
     assert bool(re.search(NOT_BLANK, title)) is valid
     if valid:

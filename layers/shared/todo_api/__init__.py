@@ -1,1 +1,1 @@
-"""Shared package of the To-Do API: models, domain, DynamoDB adapter and the HTTP edge."""
+"""Shared package of the To-Do API: domain, adapters, the HTTP edge, settings and wiring."""

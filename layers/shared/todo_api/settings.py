@@ -1,4 +1,9 @@
-"""Configuration: one validated model, read once per cold start."""
+"""Configuration: one validated model, read once per cold start.
+
+Each function's environment holds only what it uses (see template.yaml); a setting is required
+where it is used, by `Settings.require`, so a function without, say, the idempotency table
+starts and fails only if it ever needs it.
+"""
 
 from functools import cache
 
@@ -6,12 +11,25 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class MissingSetting(RuntimeError):
+    """A setting this function needs is not in its environment (a template error)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
-    table_name: str = Field(validation_alias="TABLE_NAME", min_length=3)
-    idempotency_table_name: str = Field(validation_alias="IDEMPOTENCY_TABLE_NAME", min_length=3)
+    table_name: str | None = Field(default=None, validation_alias="TABLE_NAME", min_length=3)
+    idempotency_table_name: str | None = Field(default=None, validation_alias="IDEMPOTENCY_TABLE_NAME", min_length=3)
     idempotency_ttl_seconds: int = Field(default=86400, validation_alias="IDEMPOTENCY_TTL_SECONDS", gt=0)
+    event_bus_name: str | None = Field(default=None, validation_alias="EVENT_BUS_NAME", min_length=1)
+    activity_retention_days: int | None = Field(default=None, validation_alias="ACTIVITY_RETENTION_DAYS", gt=0)
+
+    def require(self, name: str) -> str:
+        value = getattr(self, name)
+        if value is None:
+            alias = type(self).model_fields[name].validation_alias
+            raise MissingSetting(f"{alias} is not set")
+        return str(value)
 
 
 @cache

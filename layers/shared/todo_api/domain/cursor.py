@@ -11,7 +11,7 @@ import binascii
 import hashlib
 import json
 
-from todo_api.errors import InvalidCursor
+from todo_api.domain.errors import InvalidCursor
 
 _CHECK_BYTES = 12
 

@@ -1,4 +1,4 @@
-"""Domain errors. The domain raises these; `todo_api.http` alone maps them to HTTP."""
+"""Domain errors. The domain raises these; `todo_api.http.errors` alone maps them to HTTP."""
 
 
 class TodoError(Exception):

@@ -1,0 +1,92 @@
+"""The activity feed's store on DynamoDB (the domain's `ActivityStore`), in the todo table.
+
+| item | PK | SK |
+|---|---|---|
+| activity event | `ACTIVITY#<tenant>` | `EVENT#<event id>` |
+"""
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from todo_api.adapters.dynamodb import STORE_ERRORS, Item, is_condition_failure, n, s, string
+from todo_api.domain.activity import ActivityEvent
+from todo_api.domain.clock import parse_timestamp
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+logger = Logger(child=True)
+
+
+def activity_pk(tenant: str) -> str:
+    return f"ACTIVITY#{tenant}"
+
+
+def event_sk(event_id: str) -> str:
+    return f"EVENT#{event_id}"
+
+
+def _body(event: ActivityEvent) -> str:
+    return json.dumps(event.model_dump(mode="json"), separators=(",", ":"))
+
+
+class DynamoDBActivityStore:
+    """The tenant's events, newest first."""
+
+    def __init__(self, client: "DynamoDBClient", table_name: str, retention_days: int | None = None) -> None:
+        self._client = client
+        self._table = table_name
+        self._retention_seconds = retention_days * 86400 if retention_days else None
+
+    def add(self, tenant: str, event: ActivityEvent) -> bool:
+        """Store the event once; False when it was already there (a redelivery).
+
+        With a retention, the item carries `expires_at` (epoch seconds), the table's TTL attribute:
+        DynamoDB deletes it, usually within two days of that time, without a write of ours.
+        """
+        expiry: Item = {}
+        if self._retention_seconds:
+            expires = int(parse_timestamp(event.at).timestamp()) + self._retention_seconds
+            expiry = {"expires_at": n(expires)}
+        item: dict[str, Any] = {
+            **expiry,
+            "PK": s(activity_pk(tenant)),
+            "SK": s(event_sk(event.id)),
+            "entity": s("activity"),
+            "tenant": s(tenant),
+            "id": s(event.id),
+            "type": s(event.type),
+            "todo_id": s(event.todo_id),
+            "at": s(event.at),
+            "event": s(_body(event)),
+        }
+        try:
+            with STORE_ERRORS:
+                self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as error:
+            if is_condition_failure(error):
+                logger.info("event already in the feed", extra={"event_id": event.id})
+                return False
+            raise
+        return True
+
+    def list(self, tenant: str, limit: int, after_id: str | None) -> tuple[list[ActivityEvent], str | None]:
+        """One Query, newest first; returns the page and the event id to continue after, if any."""
+        pk = s(activity_pk(tenant))
+        start: dict[str, Any] = {"ExclusiveStartKey": {"PK": pk, "SK": s(event_sk(after_id))}} if after_id else {}
+        with STORE_ERRORS:
+            result = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+                ExpressionAttributeValues={":pk": pk, ":prefix": s("EVENT#")},
+                ScanIndexForward=False,
+                Limit=limit,
+                ConsistentRead=True,
+                **start,
+            )
+        items = [ActivityEvent.model_validate_json(string(item, "event")) for item in result.get("Items", [])]
+        last = result.get("LastEvaluatedKey")
+        return items, (string(last, "SK").removeprefix("EVENT#") if last else None)

@@ -1,0 +1,125 @@
+"""DynamoDB's side of the domain: the one attribute-value codec, the keys, and error mapping.
+
+Single-table design, partitioned by tenant:
+
+| item | PK | SK | LSI1SK (index ByCompleted) |
+|---|---|---|---|
+| todo | `TENANT#<tenant>` | `TODO#<id>` | `C#<0 or 1>#<id>` |
+| API key | `APIKEY#<sha256 of key>` | `APIKEY` | |
+| activity event | `ACTIVITY#<tenant>` | `EVENT#<event id>` | |
+"""
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from todo_api.domain.errors import StoreUnavailable
+from todo_api.domain.models import Todo
+
+Item = dict[str, Any]
+
+BY_COMPLETED_INDEX = "ByCompleted"
+_UNAVAILABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "LimitExceededException",
+}
+
+
+def tenant_pk(tenant: str) -> str:
+    return f"TENANT#{tenant}"
+
+
+def todo_sk(todo_id: str) -> str:
+    return f"TODO#{todo_id}"
+
+
+def completed_sk(completed: bool, todo_id: str) -> str:
+    return f"C#{int(completed)}#{todo_id}"
+
+
+def todo_key(tenant: str, todo_id: str) -> Item:
+    return {"PK": {"S": tenant_pk(tenant)}, "SK": {"S": todo_sk(todo_id)}}
+
+
+def s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def to_item(tenant: str, todo: Todo) -> Item:
+    return {
+        "PK": s(tenant_pk(tenant)),
+        "SK": s(todo_sk(todo.id)),
+        "LSI1SK": s(completed_sk(todo.completed, todo.id)),
+        "entity": s("todo"),
+        "tenant": s(tenant),
+        "id": s(todo.id),
+        "title": s(todo.title),
+        "completed": {"BOOL": todo.completed},
+        "created_at": s(todo.created_at),
+        "updated_at": s(todo.updated_at),
+        "version": n(todo.version),
+    }
+
+
+def from_item(item: Mapping[str, Any]) -> Todo:
+    """A stored todo, trusted: the table holds only what `to_item` wrote (no validation cost)."""
+    return Todo.model_construct(
+        id=item["id"]["S"],
+        title=item["title"]["S"],
+        completed=item["completed"]["BOOL"],
+        created_at=item["created_at"]["S"],
+        updated_at=item["updated_at"]["S"],
+        version=int(item["version"]["N"]),
+    )
+
+
+def string(item: Mapping[str, Any], name: str) -> str:
+    return str(item[name]["S"])
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def failure_item(error: ClientError) -> Item | None:
+    """The item a condition failed on (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), if any."""
+    item: Item | None = error.response.get("Item")  # type: ignore[assignment]
+    return item or None
+
+
+def _unavailable(error: BaseException) -> StoreUnavailable | None:
+    if isinstance(error, BotoCoreError):
+        return StoreUnavailable()
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in _UNAVAILABLE or status >= 500:
+            return StoreUnavailable()
+    return None
+
+
+class _StoreErrors:
+    """`with STORE_ERRORS:` around a call: throttling and outages (after botocore's retries, and
+    any connection or timeout error) become StoreUnavailable; other errors pass unchanged."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if error is not None and (mapped := _unavailable(error)) is not None:
+            raise mapped from error
+
+
+STORE_ERRORS = _StoreErrors()

@@ -1,0 +1,46 @@
+"""API keys: stored only as SHA-256 hashes, each mapped to exactly one tenant.
+
+A key's record may also hold a usage key: the value and id of an API Gateway API key of the
+stack's usage plan, which the authorizer names as `usageIdentifierKey` so that API Gateway
+throttles and counts the key. The usage key is an identifier, not the client's secret; it is
+never logged either.
+"""
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+
+TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def check_tenant(tenant: str) -> None:
+    if not TENANT_PATTERN.match(tenant):
+        raise ValueError(f"tenant must match {TENANT_PATTERN.pattern}")
+
+
+def key_hash(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def key_id(api_key: str) -> str:
+    """A short, loggable identifier of a key (never the key itself)."""
+    return key_hash(api_key)[:12]
+
+
+def new_key() -> str:
+    return "todo_" + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class UsageKey:
+    """An API Gateway API key of the usage plan: its id and its value (`usageIdentifierKey`)."""
+
+    id: str
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    tenant: str
+    usage_key: UsageKey | None = None

@@ -1,0 +1,52 @@
+"""What the domain needs from the outside world; adapters (and the tests' fakes) provide it.
+
+Stores raise `StoreUnavailable` for throttling and outages, `TodoNotFound` and `VersionConflict`
+for failed conditions; nothing of the storage technology leaks through these methods.
+"""
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from todo_api.domain.activity import ActivityEvent
+    from todo_api.domain.keys import KeyRecord, UsageKey
+    from todo_api.domain.models import Todo
+
+
+class TodoStore(Protocol):
+    def create(self, tenant: str, todo: "Todo") -> "Todo":
+        """Store a new todo; a retry that meets its own identical item succeeds."""
+
+    def get(self, tenant: str, todo_id: str) -> "Todo": ...
+
+    def list(
+        self, tenant: str, limit: int, after_id: str | None, completed: bool | None
+    ) -> "tuple[list[Todo], str | None]":
+        """A page, oldest first, and the id to continue after (None on the last page)."""
+
+    def update(
+        self, tenant: str, todo_id: str, changes: dict[str, Any], updated_at: str, expected_version: int | None
+    ) -> "Todo":
+        """Apply the changes and bump the version, in one atomic step, if the version matches."""
+
+    def delete(self, tenant: str, todo_id: str, expected_version: int | None) -> None: ...
+
+
+class ActivityStore(Protocol):
+    def add(self, tenant: str, event: "ActivityEvent") -> bool:
+        """Store the event once; False when it was already there (a redelivery)."""
+
+    def list(self, tenant: str, limit: int, after_id: str | None) -> "tuple[list[ActivityEvent], str | None]":
+        """A page, newest first, and the event id to continue after (None on the last page)."""
+
+
+class EventBus(Protocol):
+    def publish(self, tenant: str, event: "ActivityEvent") -> None: ...
+
+
+class KeyStore(Protocol):
+    def find(self, api_key: str) -> "KeyRecord | None": ...
+
+    def add(self, tenant: str, api_key: str, usage_key: "UsageKey | None" = None) -> None: ...
+
+    def revoke(self, api_key: str) -> "KeyRecord | None":
+        """Delete the key; its former record (None if there was none)."""

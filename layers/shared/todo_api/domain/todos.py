@@ -1,0 +1,63 @@
+"""The todo service: what each operation means, independent of HTTP and of how todos are stored."""
+
+import re
+from collections.abc import Callable
+
+from ulid import ULID
+
+from todo_api.domain import cursor
+from todo_api.domain.clock import now
+from todo_api.domain.errors import TodoNotFound
+from todo_api.domain.models import Todo, TodoCreate, TodoPage, TodoUpdate
+from todo_api.domain.ports import TodoStore
+
+_ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def new_id() -> str:
+    return str(ULID())
+
+
+def list_scope(completed: bool | None) -> str:
+    """The cursor scope of a listing: a cursor made for one filter is refused by another."""
+    return "all" if completed is None else f"completed={str(completed).lower()}"
+
+
+class TodoService:
+    def __init__(self, store: TodoStore, clock: Callable[[], str] = now, make_id: Callable[[], str] = new_id) -> None:
+        self._store = store
+        self._clock = clock
+        self._make_id = make_id
+
+    def create(self, tenant: str, data: TodoCreate) -> Todo:
+        stamp = self._clock()
+        todo = Todo(
+            id=self._make_id(),
+            title=data.title,
+            completed=data.completed,
+            created_at=stamp,
+            updated_at=stamp,
+            version=1,
+        )
+        return self._store.create(tenant, todo)
+
+    def get(self, tenant: str, todo_id: str) -> Todo:
+        return self._store.get(tenant, self._valid_id(todo_id))
+
+    def list(self, tenant: str, limit: int, cursor_token: str | None, completed: bool | None) -> TodoPage:
+        scope = list_scope(completed)
+        after = cursor.decode(tenant, scope, cursor_token) if cursor_token else None
+        items, last = self._store.list(tenant, limit, after, completed)
+        return TodoPage(items=items, next_cursor=cursor.encode(tenant, scope, last) if last else None)
+
+    def update(self, tenant: str, todo_id: str, data: TodoUpdate, expected_version: int | None) -> Todo:
+        return self._store.update(tenant, self._valid_id(todo_id), data.changes(), self._clock(), expected_version)
+
+    def delete(self, tenant: str, todo_id: str, expected_version: int | None) -> None:
+        self._store.delete(tenant, self._valid_id(todo_id), expected_version)
+
+    @staticmethod
+    def _valid_id(todo_id: str) -> str:
+        if not _ULID.match(todo_id):
+            raise TodoNotFound()
+        return todo_id

@@ -1,0 +1,35 @@
+"""The HTTP edge shared by every API function.
+
+Handlers in `functions/` create their resolver with `create_app()`, declare their routes, and wrap
+`lambda_handler` with `entry(app)`; errors become statuses in `errors` alone.
+
+| module | job |
+|---|---|
+| `resolver` | the Powertools resolver, the caller's tenant, shared query parameters |
+| `errors` | the one map from errors to statuses and JSON bodies, and their OpenAPI entries |
+| `body` | the body guard: size, media type and JSON shape, before Powertools parses |
+| `conditional` | `If-Match` and `ETag` |
+| `entry` | the `lambda_handler` decorator: logging, the body guard, metrics |
+"""
+
+from todo_api.http.conditional import IfMatch, etag, expected_version
+from todo_api.http.entry import entry, logger, metrics
+from todo_api.http.errors import error_response, error_responses
+from todo_api.http.resolver import API_KEY_SCHEME, SECURED, PageCursor, PageLimit, create_app, tenant_of
+
+__all__ = [
+    "API_KEY_SCHEME",
+    "SECURED",
+    "IfMatch",
+    "PageCursor",
+    "PageLimit",
+    "create_app",
+    "entry",
+    "error_response",
+    "error_responses",
+    "etag",
+    "expected_version",
+    "logger",
+    "metrics",
+    "tenant_of",
+]

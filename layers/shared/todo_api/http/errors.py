@@ -1,0 +1,104 @@
+"""The one map from errors to HTTP statuses and the contract's JSON error body."""
+
+import json
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from todo_api.domain.errors import (
+    BadRequest,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    PayloadTooLarge,
+    StoreUnavailable,
+    TodoError,
+    TodoNotFound,
+    Unauthenticated,
+    UnsupportedMediaType,
+    VersionConflict,
+)
+from todo_api.domain.models import ErrorBody
+
+if TYPE_CHECKING:  # the OpenAPI models cost cold-start time and only matter for the document
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+logger = Logger(child=True)
+
+RETRY_AFTER_SECONDS = "1"
+
+# The one map from errors to the contract's statuses.
+_STATUS: dict[type[Exception], HTTPStatus] = {
+    BadRequest: HTTPStatus.BAD_REQUEST,
+    RequestValidationError: HTTPStatus.BAD_REQUEST,
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
+    TodoNotFound: HTTPStatus.NOT_FOUND,
+    NotFoundError: HTTPStatus.NOT_FOUND,
+    IdempotencyKeyInUse: HTTPStatus.CONFLICT,
+    VersionConflict: HTTPStatus.PRECONDITION_FAILED,
+    PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
+    StoreUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+HANDLED: list[type[Exception]] = list(_STATUS)  # what the resolver hands to error_response
+_MESSAGES: dict[type[Exception], str] = {
+    RequestValidationError: "Invalid request",
+    NotFoundError: "Not found",
+}
+_DESCRIPTIONS = {
+    400: "Invalid body or query parameter",
+    401: "Missing or invalid API key",
+    403: "The key has no usage key of the usage plan (deployed stage only): re-issue it",
+    404: "Todo not found, or owned by another tenant",
+    409: "A request with the same Idempotency-Key is in progress",
+    412: "If-Match does not match the current version",
+    413: "Request body over 64 KiB",
+    415: "Content-Type of the body is not application/json",
+    422: "Idempotency-Key reused with a different body",
+    429: "Throttled, or the key's daily quota is spent (deployed stage only); see Retry-After",
+    503: "Storage throttled or unavailable; retry after Retry-After seconds",
+}
+
+
+def _status_of(error: Exception) -> HTTPStatus:
+    for cls in type(error).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    raise error
+
+
+def _details(error: Exception) -> list[dict[str, Any]] | None:
+    if not isinstance(error, RequestValidationError):
+        return None
+    return [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in error.errors()
+    ]
+
+
+def error_response(error: Exception) -> Response[str]:
+    """Translate an expected error to its status and JSON body; re-raise anything else."""
+    status = _status_of(error)
+    message = error.message if isinstance(error, TodoError) else _MESSAGES.get(type(error), status.phrase)
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status in (503, 409) else None
+    body = ErrorBody(error=message, details=_details(error)).model_dump(exclude_none=True)
+    logger.info("request rejected", extra={"status": int(status), "reason": message})
+    return Response(
+        status_code=int(status),
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+        headers=headers,
+    )
+
+
+def error_responses(*statuses: int) -> "dict[int, OpenAPIResponse]":
+    """OpenAPI `responses` entries for the given error statuses (the gateway's and 400, 503 always apply)."""
+    codes = sorted({*statuses, 400, 401, 403, 429, 503})
+    return {
+        code: {"description": _DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorBody}}}
+        for code in codes
+    }

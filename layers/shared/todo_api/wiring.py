@@ -1,0 +1,95 @@
+"""The one place that builds clients, adapters and services, each once per container.
+
+Handlers ask here for what they use; modules are imported on first use, so that a function
+loads only its own adapters at cold start (the idempotency utility only for create, the
+activity feed only for its two functions). `reset()` forgets everything (for tests).
+"""
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from todo_api.adapters import clients
+from todo_api.adapters.todo_store import DynamoDBTodoStore
+from todo_api.domain.todos import TodoService
+from todo_api.settings import get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from todo_api.adapters.idempotency import IdempotentCreate
+    from todo_api.domain.activity import ActivityEvent, ActivityFeed, StreamConsumer
+    from todo_api.domain.ports import KeyStore
+
+
+@cache
+def dynamodb() -> "DynamoDBClient":
+    return clients.dynamodb_client()
+
+
+@cache
+def events() -> Any:
+    return clients.events_client()
+
+
+def _table_name() -> str:
+    return get_settings().require("table_name")
+
+
+@cache
+def todo_service() -> TodoService:
+    return TodoService(DynamoDBTodoStore(dynamodb(), _table_name()))
+
+
+@cache
+def idempotent_create() -> "IdempotentCreate":
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    from todo_api.adapters.idempotency import IdempotentCreate
+
+    settings = get_settings()
+    table = settings.require("idempotency_table_name")
+    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb())
+    return IdempotentCreate(todo_service(), persistence, settings.idempotency_ttl_seconds)
+
+
+@cache
+def activity_feed() -> "ActivityFeed":
+    from todo_api.adapters.activity_store import DynamoDBActivityStore
+    from todo_api.domain.activity import ActivityFeed
+
+    return ActivityFeed(DynamoDBActivityStore(dynamodb(), _table_name()))
+
+
+@cache
+def stream_consumer() -> "StreamConsumer":
+    from todo_api.adapters.activity_store import DynamoDBActivityStore
+    from todo_api.adapters.event_bus import EventBridgeBus
+    from todo_api.domain.activity import StreamConsumer
+
+    settings = get_settings()
+    retention = int(settings.require("activity_retention_days"))
+    store = DynamoDBActivityStore(dynamodb(), _table_name(), retention)
+    return StreamConsumer(store, EventBridgeBus(events(), settings.require("event_bus_name")))
+
+
+def stream_record_handler() -> "Callable[[dict[str, Any]], ActivityEvent | None]":
+    """A handler for one batch of stream records (a fresh one per batch: it tracks failed items)."""
+    from todo_api.adapters.stream import batch_handler
+
+    return batch_handler(stream_consumer())
+
+
+@cache
+def key_store() -> "KeyStore":
+    from todo_api.adapters.key_store import DynamoDBKeyStore
+
+    return DynamoDBKeyStore(dynamodb(), _table_name())
+
+
+def reset() -> None:
+    """Forget every client, adapter, service and the settings (tests change the environment)."""
+    for cached in (dynamodb, events, todo_service, idempotent_create, activity_feed, stream_consumer, key_store):
+        cached.cache_clear()
+    get_settings.cache_clear()

@@ -1,0 +1,170 @@
+"""The todo service on the in-memory store: each operation's meaning, with no AWS and no HTTP."""
+
+import itertools
+
+import pytest
+
+from tests.fakes import InMemoryTodoStore
+from todo_api.domain.errors import InvalidCursor, TodoNotFound, VersionConflict
+from todo_api.domain.models import Todo, TodoCreate, TodoUpdate
+from todo_api.domain.todos import TodoService
+
+TENANT, OTHER = "acme", "globex"
+STAMPS = [f"2026-12-02T10:00:{second:02d}.000Z" for second in range(60)]
+IDS = [f"01JE{index:022d}" for index in range(100)]  # valid ULIDs (Crockford digits), increasing
+
+
+@pytest.fixture
+def store() -> InMemoryTodoStore:
+    return InMemoryTodoStore()
+
+
+@pytest.fixture
+def service(store: InMemoryTodoStore) -> TodoService:
+    clock, ids = iter(STAMPS), iter(IDS)
+    return TodoService(store, clock=lambda: next(clock), make_id=lambda: next(ids))
+
+
+def make(service: TodoService, *titles: str, tenant: str = TENANT, done: bool = False) -> list[Todo]:
+    return [service.create(tenant, TodoCreate(title=title, completed=done)) for title in titles]
+
+
+class TestCreate:
+    def test_stores_a_new_todo_at_version_one(self, service, store):
+        todo = service.create(TENANT, TodoCreate(title="Read"))
+        assert todo == Todo(
+            id=IDS[0], title="Read", completed=False, created_at=STAMPS[0], updated_at=STAMPS[0], version=1
+        )
+        assert store.items == {(TENANT, IDS[0]): todo}
+
+    def test_default_ids_are_distinct_ulids(self, store):
+        service = TodoService(store)
+        first, second = (service.create(TENANT, TodoCreate(title=t)) for t in "ab")
+        assert first.id != second.id
+        assert len(first.id) == 26
+        assert service.get(TENANT, first.id) == first
+
+
+class TestGet:
+    def test_returns_the_stored_todo(self, service):
+        (todo,) = make(service, "Read")
+        assert service.get(TENANT, todo.id) == todo
+
+    def test_another_tenants_todo_is_not_found(self, service):
+        (todo,) = make(service, "Read")
+        with pytest.raises(TodoNotFound):
+            service.get(OTHER, todo.id)
+
+    @pytest.mark.parametrize("todo_id", ["", "abc", IDS[0].lower(), IDS[0] + "0", "01JE00000000000000000000I0"])
+    def test_an_id_that_is_no_ulid_is_not_found_without_a_store_call(self, service, store, todo_id):
+        make(service, "Read")
+        calls = store.calls
+        with pytest.raises(TodoNotFound):
+            service.get(TENANT, todo_id)
+        assert store.calls == calls
+
+
+class TestList:
+    def test_pages_oldest_first_with_a_cursor_to_the_next_page(self, service):
+        todos = make(service, *"abcde")
+        first = service.list(TENANT, 2, None, None)
+        assert first.items == todos[:2]
+        second = service.list(TENANT, 2, first.next_cursor, None)
+        assert second.items == todos[2:4]
+        third = service.list(TENANT, 2, second.next_cursor, None)
+        assert third.items == todos[4:]
+        assert third.next_cursor is None
+
+    def test_only_the_tenants_own_todos(self, service):
+        mine = make(service, "mine")
+        make(service, "theirs", tenant=OTHER)
+        assert service.list(TENANT, 50, None, None).items == mine
+
+    @pytest.mark.parametrize("completed", [True, False])
+    def test_filter_by_completed(self, service, completed):
+        done = make(service, "d1", "d2", done=True)
+        open_ = make(service, "o1")
+        page = service.list(TENANT, 50, None, completed)
+        assert page.items == (done if completed else open_)
+
+    def test_filtered_pages_follow_their_own_cursor(self, service):
+        done = make(service, "d1", "d2", "d3", done=True)
+        make(service, "o1")
+        first = service.list(TENANT, 2, None, True)
+        second = service.list(TENANT, 2, first.next_cursor, True)
+        assert first.items + second.items == done
+
+    def test_a_cursor_of_one_filter_is_refused_by_another(self, service):
+        make(service, *"abc", done=True)
+        cursor = service.list(TENANT, 1, None, None).next_cursor
+        assert cursor is not None
+        for completed in (True, False):
+            with pytest.raises(InvalidCursor):
+                service.list(TENANT, 1, cursor, completed)
+        done_cursor = service.list(TENANT, 1, None, True).next_cursor
+        with pytest.raises(InvalidCursor):
+            service.list(TENANT, 1, done_cursor, None)
+
+    def test_a_cursor_of_another_tenant_is_refused(self, service):
+        make(service, *"abc")
+        cursor = service.list(TENANT, 1, None, None).next_cursor
+        with pytest.raises(InvalidCursor):
+            service.list(OTHER, 1, cursor, None)
+
+
+class TestUpdate:
+    def test_without_a_condition_changes_only_the_fields_sent(self, service, store):
+        (todo,) = make(service, "Read")
+        updated = service.update(TENANT, todo.id, TodoUpdate(completed=True), None)
+        assert updated == todo.model_copy(update={"completed": True, "version": 2, "updated_at": STAMPS[1]})
+        assert store.items[(TENANT, todo.id)] == updated
+
+    def test_with_the_current_version_it_applies(self, service):
+        (todo,) = make(service, "Read")
+        updated = service.update(TENANT, todo.id, TodoUpdate(title="Write"), 1)
+        assert (updated.title, updated.version, updated.created_at) == ("Write", 2, todo.created_at)
+
+    def test_with_a_stale_version_it_conflicts_and_changes_nothing(self, service, store):
+        (todo,) = make(service, "Read")
+        service.update(TENANT, todo.id, TodoUpdate(title="Write"), None)
+        before = dict(store.items)
+        with pytest.raises(VersionConflict):
+            service.update(TENANT, todo.id, TodoUpdate(title="Again"), 1)
+        assert store.items == before
+
+    def test_a_missing_or_foreign_todo_is_not_found(self, service):
+        (todo,) = make(service, "Read")
+        for tenant, todo_id in ((TENANT, IDS[50]), (OTHER, todo.id)):
+            with pytest.raises(TodoNotFound):
+                service.update(tenant, todo_id, TodoUpdate(title="x"), None)
+
+
+class TestDelete:
+    def test_removes_the_todo(self, service, store):
+        (todo,) = make(service, "Read")
+        service.delete(TENANT, todo.id, None)
+        assert store.items == {}
+        with pytest.raises(TodoNotFound):
+            service.get(TENANT, todo.id)
+
+    def test_with_a_stale_version_it_conflicts_and_keeps_the_todo(self, service, store):
+        (todo,) = make(service, "Read")
+        with pytest.raises(VersionConflict):
+            service.delete(TENANT, todo.id, 7)
+        assert (TENANT, todo.id) in store.items
+        service.delete(TENANT, todo.id, 1)
+        assert store.items == {}
+
+    def test_another_tenant_cannot_delete(self, service, store):
+        (todo,) = make(service, "Read")
+        with pytest.raises(TodoNotFound):
+            service.delete(OTHER, todo.id, None)
+        assert (TENANT, todo.id) in store.items
+
+
+def test_timestamps_come_from_the_clock(store):
+    ticks = itertools.count()
+    service = TodoService(store, clock=lambda: STAMPS[next(ticks)], make_id=lambda: IDS[0])
+    todo = service.create(TENANT, TodoCreate(title="Read"))
+    updated = service.update(TENANT, todo.id, TodoUpdate(title="Write"), None)
+    assert (todo.created_at, updated.updated_at, updated.created_at) == (STAMPS[0], STAMPS[1], STAMPS[0])
