@@ -8,7 +8,7 @@ key order with the key to continue after, an item written once per event id.
 from typing import Any
 
 from todo_api.domain.activity import ActivityEvent
-from todo_api.domain.errors import TodoNotFound, VersionConflict
+from todo_api.domain.errors import IdempotencyKeyReused, TodoNotFound, VersionConflict
 from todo_api.domain.keys import KeyRecord, UsageKey, check_tenant, key_hash
 from todo_api.domain.models import Todo
 
@@ -23,6 +23,7 @@ def _page(keys: list[str], limit: int, after: str | None) -> tuple[list[str], st
 class InMemoryTodoStore:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], Todo] = {}
+        self.claims: dict[tuple[str, str], tuple[str, Todo]] = {}  # (tenant, key) -> (fingerprint, first todo)
         self.calls = 0
 
     def create(self, tenant: str, todo: Todo) -> Todo:
@@ -30,6 +31,17 @@ class InMemoryTodoStore:
         existing = self.items.get((tenant, todo.id))
         if existing is not None and existing != todo:
             raise VersionConflict()
+        self.items[(tenant, todo.id)] = todo
+        return todo
+
+    def create_once(self, tenant: str, todo: Todo, key: str, fingerprint: str) -> Todo:
+        self.calls += 1
+        if (tenant, key) in self.claims:
+            claimed, first = self.claims[(tenant, key)]
+            if claimed != fingerprint:
+                raise IdempotencyKeyReused()
+            return first
+        self.claims[(tenant, key)] = (fingerprint, todo)
         self.items[(tenant, todo.id)] = todo
         return todo
 
@@ -52,26 +64,26 @@ class InMemoryTodoStore:
         ids, last = _page(sorted(mine), limit, after_id)
         return [mine[todo_id] for todo_id in ids], last
 
-    def _current(self, tenant: str, todo_id: str, expected_version: int | None) -> Todo:
+    def _current(self, tenant: str, todo_id: str, expected: frozenset[int] | None) -> Todo:
         todo = self.items.get((tenant, todo_id))
         if todo is None:
             raise TodoNotFound()
-        if expected_version is not None and todo.version != expected_version:
+        if expected is not None and todo.version not in expected:
             raise VersionConflict()
         return todo
 
     def update(
-        self, tenant: str, todo_id: str, changes: dict[str, Any], updated_at: str, expected_version: int | None
+        self, tenant: str, todo_id: str, changes: dict[str, Any], updated_at: str, expected: frozenset[int] | None
     ) -> Todo:
         self.calls += 1
-        todo = self._current(tenant, todo_id, expected_version)
+        todo = self._current(tenant, todo_id, expected)
         new = todo.model_copy(update={**changes, "updated_at": updated_at, "version": todo.version + 1})
         self.items[(tenant, todo_id)] = new
         return new
 
-    def delete(self, tenant: str, todo_id: str, expected_version: int | None) -> None:
+    def delete(self, tenant: str, todo_id: str, expected: frozenset[int] | None) -> None:
         self.calls += 1
-        self._current(tenant, todo_id, expected_version)
+        self._current(tenant, todo_id, expected)
         del self.items[(tenant, todo_id)]
 
 

@@ -34,10 +34,10 @@ IdempotencyKey = Annotated[
 )
 def create_todo(body: TodoCreate, idempotency_key: IdempotencyKey = None) -> Response[Todo]:
     tenant = tenant_of(app)
-    if idempotency_key is None:
-        todo = wiring.todo_service().create(tenant, body)
-    else:
-        todo = wiring.idempotent_create()(tenant, idempotency_key, body, app.lambda_context)
+    service = wiring.todo_service()
+    todo = (
+        service.create(tenant, body) if idempotency_key is None else service.create_once(tenant, idempotency_key, body)
+    )
     metrics.add_metric(name="TodoCreated", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=201,

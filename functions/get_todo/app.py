@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api import wiring
 from todo_api.domain.models import Todo
-from todo_api.http import SECURED, create_app, entry, error_responses, etag, tenant_of
+from todo_api.http import SECURED, IfNoneMatch, check_not_modified, create_app, entry, error_responses, etag, tenant_of
 
 app = create_app()
 
@@ -17,10 +17,15 @@ app = create_app()
     summary="Get a todo",
     tags=["todos"],
     security=SECURED,
-    responses={200: {"description": "The todo; ETag carries its version"}, **error_responses(404)},
+    responses={
+        200: {"description": "The todo; ETag carries its version"},
+        304: {"description": "If-None-Match names the current version: no body"},
+        **error_responses(404),
+    },
 )
-def get_todo(todo_id: str) -> Response[Todo]:
+def get_todo(todo_id: str, if_none_match: IfNoneMatch = None) -> Response[Todo]:
     todo = wiring.todo_service().get(tenant_of(app), todo_id)
+    check_not_modified(if_none_match, todo)
     return Response(
         status_code=200, content_type=content_types.APPLICATION_JSON, body=todo, headers={"ETag": etag(todo)}
     )

@@ -217,7 +217,22 @@ class TestIfMatch:
         updated = api("PUT", f"/todos/{todo['id']}", {"title": "v2"}, headers={"If-Match": '"1"'})
         assert updated.status == 200
         assert updated.body["version"] == 2
-        assert api("DELETE", f"/todos/{todo['id']}", headers={"If-Match": 'W/"2"'}).status == 200
+        # If-Match compares strongly (RFC 9110 13.1.1): a weak tag matches nothing.
+        assert api("DELETE", f"/todos/{todo['id']}", headers={"If-Match": 'W/"2"'}).status == 412
+        assert api("DELETE", f"/todos/{todo['id']}", headers={"If-Match": '"2"'}).status == 200
+        assert api("GET", f"/todos/{todo['id']}").status == 404
+
+    @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+    def test_a_list_matches_if_any_tag_does(self, api, method):
+        todo = new(api)
+        body = {"title": "v2"} if method == "PATCH" else None
+        stale = api(method, f"/todos/{todo['id']}", body, headers={"If-Match": '"7", "3"'})
+        assert stale.status == 412
+        assert api("GET", f"/todos/{todo['id']}").body == todo
+        reply = api(method, f"/todos/{todo['id']}", body, headers={"If-Match": '"7", "1"'})
+        assert reply.status == 200, reply.body
+        after = api("GET", f"/todos/{todo['id']}")
+        assert (after.status, after.body.get("version")) == ((200, 2) if method == "PATCH" else (404, None))
 
     def test_garbage_if_match_is_412_on_existing_and_404_on_missing(self, api):
         todo = new(api)
@@ -228,6 +243,26 @@ class TestIfMatch:
     def test_star_matches_any_version(self, api):
         todo = new(api)
         assert api("PATCH", f"/todos/{todo['id']}", {"title": "x"}, headers={"If-Match": "*"}).status == 200
+
+
+class TestIfNoneMatch:
+    def test_the_current_etag_answers_304_without_a_body(self, api):
+        todo = new(api)
+        for tag in ('"1"', 'W/"1"', '"5", "1"', "*"):
+            reply = api("GET", f"/todos/{todo['id']}", headers={"If-None-Match": tag})
+            assert (reply.status, reply.body, reply.headers["ETag"]) == (304, "", '"1"'), tag
+
+    def test_a_stale_or_other_etag_answers_the_todo(self, api):
+        todo = new(api)
+        api("PATCH", f"/todos/{todo['id']}", {"title": "v2"})
+        for tag in ('"1"', '"9"', "garbage"):
+            reply = api("GET", f"/todos/{todo['id']}", headers={"If-None-Match": tag})
+            assert (reply.status, reply.body["version"], reply.headers["ETag"]) == (200, 2, '"2"'), tag
+
+    def test_another_tenants_todo_is_still_404(self, api):
+        todo = new(api)
+        reply = api("GET", f"/todos/{todo['id']}", headers={"If-None-Match": "*"}, tenant="globex")
+        assert reply.status == 404
 
 
 class TestIdempotency:

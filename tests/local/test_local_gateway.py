@@ -119,7 +119,7 @@ def test_unhandled_exception_is_502_json(local: Local, tenant: str, monkeypatch:
     def broken() -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(sys.modules["functions_ListTodosFunction"], "service", broken)
+    monkeypatch.setattr(sys.modules["functions_ListTodosFunction"].wiring, "todo_service", broken)
     response = local.client.get("/todos", headers=local.headers(tenant))
     assert (response.status_code, data(response)) == (502, {"error": "Internal server error"})
     assert "GET /todos 502 ListTodosFunction" in local.log[-1]

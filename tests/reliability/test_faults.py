@@ -5,7 +5,9 @@
 - persistent faults: 503 with Retry-After, and nothing written (every route);
 - an ambiguous timeout on create (the write landed, its response was lost, the retry meets its
   own `attribute_not_exists` condition): 201 with the todo and exactly one item, with and without
-  an Idempotency-Key.
+  an Idempotency-Key (then the write is one transaction of the todo and the key's claim);
+- a crash matrix for the Idempotency-Key: whatever step fails, a retry answers the first todo and
+  exactly one exists.
 """
 
 from __future__ import annotations
@@ -59,16 +61,17 @@ class Faults:
         """The first `failing` calls (None: all) fail; `after_write`: they fail after the write landed."""
         original = getattr(DynamoDBBackend, operation)
 
-        def faulty(backend: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
-            if table_name != table:
-                return original(backend, table_name, *args, **kwargs)
+        def faulty(backend: Any, *args: Any, **kwargs: Any) -> Any:
+            # A transaction spans tables and has no table argument: it is always the one faulted.
+            if operation != "transact_write_items" and args[0] != table:
+                return original(backend, *args, **kwargs)
             self.calls += 1
             if failing is None or self.calls <= failing:
                 self.faults += 1
                 if after_write:
-                    original(backend, table_name, *args, **kwargs)
+                    original(backend, *args, **kwargs)
                 raise fault()
-            return original(backend, table_name, *args, **kwargs)
+            return original(backend, *args, **kwargs)
 
         self._monkeypatch.setattr(DynamoDBBackend, operation, faulty)
         return self
@@ -157,11 +160,11 @@ def test_persistent_fault_is_503_and_writes_nothing(api, aws, faults, figures, r
 
 def test_persistent_fault_on_create_with_idempotency_key_writes_nothing(api, aws, faults, figures) -> None:
     before = snapshot(aws)
-    faults("put_item", ServerError)
+    injected = faults("transact_write_items", ServerError)
     reply = api("POST", "/todos", {"title": "x"}, headers={"Idempotency-Key": "k-503"})
     assert reply.status == 503, reply.body
     assert reply.headers["Retry-After"] == "1"
-    # Powertools deletes its in-progress record when the function fails: nothing is left behind.
+    assert injected.calls == ATTEMPTS
     written = len(set(snapshot(aws)) ^ set(before))
     figures("create with Idempotency-Key under persistent 500", f"{reply.status}, items written: {written}")
     assert written == 0
@@ -181,43 +184,57 @@ def test_ambiguous_timeout_on_create_is_201_with_one_item(api, aws, faults, figu
     figures(f"ambiguous {fault} on create", f"{reply.status}, {len(items)} todo item")
 
 
-def test_ambiguous_timeout_on_the_todo_write_with_idempotency_key(api, aws, faults, figures) -> None:
-    injected = faults("put_item", ServerError, failing=1, after_write=True)
-    reply = api("POST", "/todos", {"title": "landed once"}, headers={"Idempotency-Key": "k-todo"})
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_ambiguous_timeout_on_the_transaction_is_201_with_one_todo(api, aws, faults, figures, fault) -> None:
+    """The todo and its claim landed, the answer was lost; botocore's retry meets the claim of its
+    own first attempt (same fingerprint) and answers its todo."""
+    injected = faults("transact_write_items", FAULTS[fault], failing=1, after_write=True)
+    reply = api("POST", "/todos", {"title": "landed once"}, headers={"Idempotency-Key": "k-record"})
     assert injected.faults == 1
     assert reply.status == 201, reply.body
     assert [i["id"]["S"] for i in todo_items(aws)] == [reply.body["id"]]
-    again = api("POST", "/todos", {"title": "landed once"}, headers={"Idempotency-Key": "k-todo"})
-    assert again.status == 201
-    assert again.body == reply.body
+    again = api("POST", "/todos", {"title": "landed once"}, headers={"Idempotency-Key": "k-record"})
+    assert (again.status, again.body) == (201, reply.body)
     assert len(todo_items(aws)) == 1
-    figures("ambiguous 500 on the todo write, Idempotency-Key", f"{reply.status}, replay {again.status}, 1 todo item")
+    figures(f"ambiguous {fault} on the create transaction", f"{reply.status}, replay {again.status}, 1 todo item")
 
 
-def test_ambiguous_timeout_on_the_idempotency_record_is_409_and_creates_nothing(api, aws, faults, figures) -> None:
-    """Powertools' in-progress record landed, its response was lost; botocore's retry meets it and
-    cannot tell it from a concurrent request's: 409 with Retry-After (documented), and no todo.
-    The client's retry succeeds once the record's in-progress expiry (the Lambda's remaining time)
-    has passed. See the xfail test below for the answer the brief asks for."""
-    injected = faults("put_item", ServerError, failing=1, after_write=True, table=TABLES["IdempotencyTable"])
-    reply = api("POST", "/todos", {"title": "landed once"}, headers={"Idempotency-Key": "k-record"})
-    assert injected.faults == 1
-    assert reply.status == 409, reply.body
-    assert reply.headers["Retry-After"] == "1"
-    assert todo_items(aws) == []
-    figures("ambiguous 500 on the idempotency record", f"{reply.status} with Retry-After, 0 todo items")
+class Crash(Exception):
+    """The function's process dies here (nothing after this point runs, no answer is sent)."""
 
 
-@pytest.mark.xfail(strict=True, reason="Powertools cannot tell its own in-progress record from another request's")
-def test_ambiguous_timeout_on_the_idempotency_record_is_201(api, aws, faults) -> None:
-    faults("put_item", ServerError, failing=1, after_write=True, table=TABLES["IdempotencyTable"])
-    reply = api("POST", "/todos", {"title": "landed once"}, headers={"Idempotency-Key": "k-record"})
-    assert reply.status == 201, reply.body
-    assert len(todo_items(aws)) == 1
+# Each step of a create with an Idempotency-Key, and where the fault strikes (botocore's events).
+CRASH_STEPS = {
+    "before the transaction is sent": "before-send.dynamodb.TransactWriteItems",
+    "after it committed, before the function answers": "after-call.dynamodb.TransactWriteItems",
+}
+
+
+@pytest.mark.parametrize("step", sorted(CRASH_STEPS))
+def test_crash_at_each_step_then_retry_leaves_exactly_one_todo(api, aws, step, figures) -> None:
+    from todo_api import wiring
+
+    events = wiring.dynamodb().meta.events
+
+    def crash(**_: Any) -> None:
+        raise Crash(step)
+
+    events.register(CRASH_STEPS[step], crash, unique_id="crash")
+    with pytest.raises(Crash):
+        api("POST", "/todos", {"title": "once"}, headers={"Idempotency-Key": "k-crash"})
+    events.unregister(CRASH_STEPS[step], unique_id="crash")
+    landed = [i["id"]["S"] for i in todo_items(aws)]
+    assert len(landed) == (0 if step.startswith("before") else 1)
+    retry = api("POST", "/todos", {"title": "once"}, headers={"Idempotency-Key": "k-crash"})
+    assert retry.status == 201, retry.body
+    assert [i["id"]["S"] for i in todo_items(aws)] == (landed or [retry.body["id"]])
+    again = api("POST", "/todos", {"title": "once"}, headers={"Idempotency-Key": "k-crash"})
+    assert (again.status, again.body) == (201, retry.body)
+    figures(f"crash {step}", f"retry {retry.status}, {len(todo_items(aws))} todo item")
 
 
 def test_idempotency_key_replays_after_transient_faults(api, aws, faults, figures) -> None:
-    faults("put_item", Throttled, failing=ATTEMPTS - 1)
+    faults("transact_write_items", Throttled, failing=ATTEMPTS - 1)
     first = api("POST", "/todos", {"title": "once"}, headers={"Idempotency-Key": "k-retry"})
     second = api("POST", "/todos", {"title": "once"}, headers={"Idempotency-Key": "k-retry"})
     other = api("POST", "/todos", {"title": "another"}, headers={"Idempotency-Key": "k-retry"})

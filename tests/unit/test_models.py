@@ -1,8 +1,9 @@
 import pytest
 from pydantic import ValidationError
 
-from todo_api.domain.models import TodoCreate, TodoUpdate
-from todo_api.http.conditional import expected_version
+from todo_api.domain.errors import BadRequest
+from todo_api.domain.models import Todo, TodoCreate, TodoUpdate
+from todo_api.http.conditional import expected_versions, not_modified
 
 
 @pytest.mark.parametrize(
@@ -41,10 +42,53 @@ def test_update_changes_only_sent_fields():
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [(None, None), ("*", None), ('"3"', 3), ('W/"12"', 12), ("abc", 0), ('"-1"', 0), ('"' + "9" * 30 + '"', 0)],
+    [
+        (None, None),
+        ("*", None),
+        (" * ", None),
+        ('"3"', {3}),
+        ('"7", "1"', {7, 1}),
+        ('"7" ,"1",  "12"', {7, 1, 12}),
+        ('W/"12"', set()),  # If-Match compares strongly: a weak tag matches nothing
+        ('W/"12", "4"', {4}),
+        ("abc", set()),
+        ('"abc"', set()),
+        ("3", set()),  # not quoted: no entity tag
+        ('"3" "4"', set()),  # no comma: not a list
+        ('"3",', {3}),
+        ('"-1"', set()),
+        ('"²"', set()),
+        ('"' + "9" * 30 + '"', set()),
+    ],
 )
 def test_if_match_parsing(header, expected):
-    assert expected_version(header) == expected
+    parsed = expected_versions(header)
+    assert parsed == (None if expected is None else frozenset(expected))
+
+
+def test_if_match_with_too_many_tags_is_a_bad_request():
+    with pytest.raises(BadRequest):
+        expected_versions(", ".join(f'"{i}"' for i in range(101)))
+    assert expected_versions(", ".join(f'"{i}"' for i in range(100))) == frozenset(range(100))
+
+
+@pytest.mark.parametrize(
+    ("header", "version", "expected"),
+    [
+        (None, 3, False),
+        ('"3"', 3, True),
+        ('W/"3"', 3, True),  # If-None-Match compares weakly
+        ('"2", "3"', 3, True),
+        ('"2"', 3, False),
+        ("*", 3, True),
+        ("garbage", 3, False),
+    ],
+)
+def test_if_none_match(header, version, expected):
+    todo = Todo(
+        id="01JD7Z6ZQ4N8Y3T5V2W9X0ABCD", title="t", completed=False, created_at="x", updated_at="x", version=version
+    )
+    assert not_modified(header, todo) is expected
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,7 @@ def test_only_adapters_write_dynamodbs_wire_format():
     assert {p for p in speakers if not p.startswith("adapters/")} == set()
 
 
-BUILT_ONLY_IN_WIRING = {"TodoService", "ActivityFeed", "StreamConsumer", "IdempotentCreate"}
+BUILT_ONLY_IN_WIRING = {"TodoService", "ActivityFeed", "StreamConsumer"}
 
 
 def _constructed(path: Path) -> set[str]:

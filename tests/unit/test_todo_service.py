@@ -1,12 +1,21 @@
-"""The todo service on the in-memory store: each operation's meaning, with no AWS and no HTTP."""
+"""The todo service: each operation's meaning, without HTTP.
+
+Every test runs twice: on the in-memory store of tests/fakes.py, and on the DynamoDB adapter
+(on moto), so the fake is held to the adapter's contract. What a test finds stored, it reads
+through `stored()`, which asks the store itself (a Query per tenant), never the service.
+"""
 
 import itertools
 
 import pytest
 
+from tests.conftest import TABLES
 from tests.fakes import InMemoryTodoStore
-from todo_api.domain.errors import InvalidCursor, TodoNotFound, VersionConflict
+from todo_api import wiring
+from todo_api.adapters.todo_store import DynamoDBTodoStore
+from todo_api.domain.errors import IdempotencyKeyReused, InvalidCursor, TodoNotFound, VersionConflict
 from todo_api.domain.models import Todo, TodoCreate, TodoUpdate
+from todo_api.domain.ports import TodoStore
 from todo_api.domain.todos import TodoService
 
 TENANT, OTHER = "acme", "globex"
@@ -14,9 +23,18 @@ STAMPS = [f"2026-12-02T10:00:{second:02d}.000Z" for second in range(60)]
 IDS = [f"01JE{index:022d}" for index in range(100)]  # valid ULIDs (Crockford digits), increasing
 
 
-@pytest.fixture
-def store() -> InMemoryTodoStore:
-    return InMemoryTodoStore()
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest) -> TodoStore:
+    if request.param == "memory":
+        return InMemoryTodoStore()
+    request.getfixturevalue("aws")
+    return DynamoDBTodoStore(wiring.dynamodb(), TABLES["TodoTable"], TABLES["IdempotencyTable"])
+
+
+def stored(store: TodoStore, tenant: str = TENANT) -> list[Todo]:
+    """Every todo the store holds for the tenant (one page of a hundred is all these tests make)."""
+    items, _ = store.list(tenant, 100, None, None)
+    return items
 
 
 @pytest.fixture
@@ -35,7 +53,7 @@ class TestCreate:
         assert todo == Todo(
             id=IDS[0], title="Read", completed=False, created_at=STAMPS[0], updated_at=STAMPS[0], version=1
         )
-        assert store.items == {(TENANT, IDS[0]): todo}
+        assert stored(store) == [todo]
 
     def test_default_ids_are_distinct_ulids(self, store):
         service = TodoService(store)
@@ -43,6 +61,32 @@ class TestCreate:
         assert first.id != second.id
         assert len(first.id) == 26
         assert service.get(TENANT, first.id) == first
+
+
+class TestCreateOnce:
+    def test_a_retry_answers_the_first_todo_and_creates_nothing(self, service, store):
+        first = service.create_once(TENANT, "k1", TodoCreate(title="Read"))
+        again = service.create_once(TENANT, "k1", TodoCreate(title="Read"))
+        assert again == first
+        assert stored(store) == [first]
+
+    def test_the_default_completed_is_the_same_request(self, service, store):
+        first = service.create_once(TENANT, "k1", TodoCreate(title="Read"))
+        again = service.create_once(TENANT, "k1", TodoCreate(title="Read", completed=False))
+        assert again == first
+
+    @pytest.mark.parametrize("other", [TodoCreate(title="Write"), TodoCreate(title="Read", completed=True)])
+    def test_another_body_with_the_same_key_is_refused(self, service, store, other):
+        first = service.create_once(TENANT, "k1", TodoCreate(title="Read"))
+        with pytest.raises(IdempotencyKeyReused):
+            service.create_once(TENANT, "k1", other)
+        assert stored(store) == [first]
+
+    def test_keys_are_per_tenant(self, service, store):
+        mine = service.create_once(TENANT, "k1", TodoCreate(title="Read"))
+        theirs = service.create_once(OTHER, "k1", TodoCreate(title="Read"))
+        assert mine.id != theirs.id
+        assert (stored(store), stored(store, OTHER)) == ([mine], [theirs])
 
 
 class TestGet:
@@ -56,7 +100,9 @@ class TestGet:
             service.get(OTHER, todo.id)
 
     @pytest.mark.parametrize("todo_id", ["", "abc", IDS[0].lower(), IDS[0] + "0", "01JE00000000000000000000I0"])
-    def test_an_id_that_is_no_ulid_is_not_found_without_a_store_call(self, service, store, todo_id):
+    def test_an_id_that_is_no_ulid_is_not_found_without_a_store_call(self, todo_id):
+        store = InMemoryTodoStore()
+        service = TodoService(store)
         make(service, "Read")
         calls = store.calls
         with pytest.raises(TodoNotFound):
@@ -117,20 +163,35 @@ class TestUpdate:
         (todo,) = make(service, "Read")
         updated = service.update(TENANT, todo.id, TodoUpdate(completed=True), None)
         assert updated == todo.model_copy(update={"completed": True, "version": 2, "updated_at": STAMPS[1]})
-        assert store.items[(TENANT, todo.id)] == updated
+        assert stored(store) == [updated]
 
     def test_with_the_current_version_it_applies(self, service):
         (todo,) = make(service, "Read")
-        updated = service.update(TENANT, todo.id, TodoUpdate(title="Write"), 1)
+        updated = service.update(TENANT, todo.id, TodoUpdate(title="Write"), frozenset({1}))
         assert (updated.title, updated.version, updated.created_at) == ("Write", 2, todo.created_at)
 
     def test_with_a_stale_version_it_conflicts_and_changes_nothing(self, service, store):
         (todo,) = make(service, "Read")
         service.update(TENANT, todo.id, TodoUpdate(title="Write"), None)
-        before = dict(store.items)
+        before = stored(store)
         with pytest.raises(VersionConflict):
-            service.update(TENANT, todo.id, TodoUpdate(title="Again"), 1)
-        assert store.items == before
+            service.update(TENANT, todo.id, TodoUpdate(title="Again"), frozenset({1}))
+        assert stored(store) == before
+
+    def test_any_version_of_a_list_may_match(self, service):
+        (todo,) = make(service, "Read")
+        updated = service.update(TENANT, todo.id, TodoUpdate(title="Write"), frozenset({7, 1}))
+        assert updated.version == 2
+        with pytest.raises(VersionConflict):
+            service.update(TENANT, todo.id, TodoUpdate(title="Again"), frozenset({1, 3}))
+
+    def test_an_empty_set_never_matches(self, service, store):
+        (todo,) = make(service, "Read")
+        with pytest.raises(VersionConflict):
+            service.update(TENANT, todo.id, TodoUpdate(title="Again"), frozenset())
+        with pytest.raises(VersionConflict):
+            service.delete(TENANT, todo.id, frozenset())
+        assert stored(store) == [todo]
 
     def test_a_missing_or_foreign_todo_is_not_found(self, service):
         (todo,) = make(service, "Read")
@@ -143,23 +204,23 @@ class TestDelete:
     def test_removes_the_todo(self, service, store):
         (todo,) = make(service, "Read")
         service.delete(TENANT, todo.id, None)
-        assert store.items == {}
+        assert stored(store) == []
         with pytest.raises(TodoNotFound):
             service.get(TENANT, todo.id)
 
     def test_with_a_stale_version_it_conflicts_and_keeps_the_todo(self, service, store):
         (todo,) = make(service, "Read")
         with pytest.raises(VersionConflict):
-            service.delete(TENANT, todo.id, 7)
-        assert (TENANT, todo.id) in store.items
-        service.delete(TENANT, todo.id, 1)
-        assert store.items == {}
+            service.delete(TENANT, todo.id, frozenset({7}))
+        assert stored(store) == [todo]
+        service.delete(TENANT, todo.id, frozenset({1}))
+        assert stored(store) == []
 
     def test_another_tenant_cannot_delete(self, service, store):
         (todo,) = make(service, "Read")
         with pytest.raises(TodoNotFound):
             service.delete(OTHER, todo.id, None)
-        assert (TENANT, todo.id) in store.items
+        assert stored(store) == [todo]
 
 
 def test_timestamps_come_from_the_clock(store):

@@ -1,8 +1,8 @@
 """The one place that builds clients, adapters and services, each once per container.
 
 Handlers ask here for what they use; modules are imported on first use, so that a function
-loads only its own adapters at cold start (the idempotency utility only for create, the
-activity feed only for its two functions). `reset()` forgets everything (for tests).
+loads only its own adapters at cold start (the activity feed only for its two functions,
+the key store only for the authorizer). `reset()` forgets everything (for tests).
 """
 
 from functools import cache
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from todo_api.adapters.idempotency import IdempotentCreate
     from todo_api.domain.activity import ActivityEvent, ActivityFeed, StreamConsumer
     from todo_api.domain.ports import KeyStore
 
@@ -39,19 +38,11 @@ def _table_name() -> str:
 
 @cache
 def todo_service() -> TodoService:
-    return TodoService(DynamoDBTodoStore(dynamodb(), _table_name()))
-
-
-@cache
-def idempotent_create() -> "IdempotentCreate":
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    from todo_api.adapters.idempotency import IdempotentCreate
-
     settings = get_settings()
-    table = settings.require("idempotency_table_name")
-    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb())
-    return IdempotentCreate(todo_service(), persistence, settings.idempotency_ttl_seconds)
+    store = DynamoDBTodoStore(
+        dynamodb(), _table_name(), settings.idempotency_table_name, settings.idempotency_ttl_seconds
+    )
+    return TodoService(store)
 
 
 @cache
@@ -90,6 +81,6 @@ def key_store() -> "KeyStore":
 
 def reset() -> None:
     """Forget every client, adapter, service and the settings (tests change the environment)."""
-    for cached in (dynamodb, events, todo_service, idempotent_create, activity_feed, stream_consumer, key_store):
+    for cached in (dynamodb, events, todo_service, activity_feed, stream_consumer, key_store):
         cached.cache_clear()
     get_settings.cache_clear()

@@ -1,4 +1,4 @@
-"""Adapters: the only code that speaks DynamoDB, EventBridge and Powertools idempotency.
+"""Adapters: the only code that speaks DynamoDB and EventBridge.
 
 Each implements a port of `todo_api.domain.ports`; `todo_api.wiring` builds them.
 """

@@ -2,8 +2,14 @@
 
 Every operation is one call: conditional writes report the item they failed on
 (`ReturnValuesOnConditionCheckFailure`), so 404 and 412 need no extra read.
+
+A create with an `Idempotency-Key` is one transaction of two puts: the todo, and the key's claim
+in the idempotency table (`<tenant>#<sha256 of key>`, the body's fingerprint, the todo as first
+answered, an `expiration` for the table's TTL). Both land or neither does, so a retry after any
+crash or lost answer either finds the claim (and answers its todo) or finds nothing and creates.
 """
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -18,16 +24,35 @@ from todo_api.adapters.dynamodb import (
     is_condition_failure,
     n,
     s,
+    string,
     tenant_pk,
     to_item,
     todo_key,
     todo_sk,
 )
-from todo_api.domain.errors import TodoNotFound, VersionConflict
+from todo_api.domain.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    StoreUnavailable,
+    TodoNotFound,
+    VersionConflict,
+)
+from todo_api.domain.keys import key_hash
 from todo_api.domain.models import Todo
+from todo_api.domain.ports import Versions
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+def _version_in(expected: frozenset[int], values: Item) -> str:
+    """`#v IN (...)` over the expected versions, adding them to `values`; no version is 0, so an
+    empty set becomes a condition that never holds."""
+    names = []
+    for index, version in enumerate(sorted(expected) or [0]):
+        values[f":e{index}"] = n(version)
+        names.append(f":e{index}")
+    return f"#v IN ({', '.join(names)})"
 
 
 def _condition_error(error: ClientError) -> Exception:
@@ -36,10 +61,22 @@ def _condition_error(error: ClientError) -> Exception:
     return VersionConflict() if failure_item(error) else TodoNotFound()
 
 
+# Cancellation reasons of a transaction that mean "busy, retry later" (botocore does not retry them).
+_BUSY_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+
+
 class DynamoDBTodoStore:
-    def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
+    def __init__(
+        self,
+        client: "DynamoDBClient",
+        table_name: str,
+        idempotency_table: str | None = None,
+        idempotency_ttl_seconds: int = 86400,
+    ) -> None:
         self._client = client
         self._table = table_name
+        self._claims = idempotency_table
+        self._claim_ttl = idempotency_ttl_seconds
 
     def create(self, tenant: str, todo: Todo) -> Todo:
         item = to_item(tenant, todo)
@@ -58,6 +95,70 @@ class DynamoDBTodoStore:
             raise
         return todo
 
+    def create_once(self, tenant: str, todo: Todo, key: str, fingerprint: str) -> Todo:
+        if self._claims is None:
+            raise RuntimeError("IDEMPOTENCY_TABLE_NAME is not set")
+        now = int(time.time())
+        claim_id = f"{tenant}#{key_hash(key)}"
+        claim: Item = {
+            "id": s(claim_id),
+            "tenant": s(tenant),
+            "todo_id": s(todo.id),
+            "fingerprint": s(fingerprint),
+            "response": s(todo.model_dump_json()),
+            "expiration": n(now + self._claim_ttl),
+        }
+        try:
+            with STORE_ERRORS:
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self._table,
+                                "Item": to_item(tenant, todo),
+                                "ConditionExpression": "attribute_not_exists(PK)",
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": self._claims,
+                                "Item": claim,
+                                # An expired claim that TTL has not deleted yet counts as none.
+                                "ConditionExpression": "attribute_not_exists(id) OR expiration < :now",
+                                "ExpressionAttributeValues": {":now": n(now)},
+                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                            }
+                        },
+                    ]
+                )
+        except ClientError as error:
+            return self._earlier_claim(error, claim_id, fingerprint)
+        return todo
+
+    def _earlier_claim(self, error: ClientError, claim_id: str, fingerprint: str) -> Todo:
+        """The todo of the key's earlier claim, from a cancelled transaction; or the right error."""
+        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise error
+        reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+        codes = [str(reason.get("Code")) for reason in reasons]
+        if _BUSY_REASONS.intersection(codes):
+            raise StoreUnavailable() from error
+        if "TransactionConflict" in codes:
+            raise IdempotencyKeyInUse() from error  # another request is writing the same claim now
+        if len(codes) != 2 or codes[1] != "ConditionalCheckFailed":
+            raise error
+        earlier = reasons[1].get("Item") or self._claim(claim_id)
+        if earlier is None:
+            raise IdempotencyKeyInUse() from error  # the claim expired and vanished meanwhile: retry
+        if string(earlier, "fingerprint") != fingerprint:
+            raise IdempotencyKeyReused() from error
+        return Todo.model_validate_json(string(earlier, "response"))
+
+    def _claim(self, claim_id: str) -> Item | None:
+        with STORE_ERRORS:
+            result = self._client.get_item(TableName=str(self._claims), Key={"id": s(claim_id)}, ConsistentRead=True)
+        return result.get("Item")
+
     def get(self, tenant: str, todo_id: str) -> Todo:
         with STORE_ERRORS:
             result = self._client.get_item(TableName=self._table, Key=todo_key(tenant, todo_id), ConsistentRead=True)
@@ -71,7 +172,7 @@ class DynamoDBTodoStore:
         todo_id: str,
         changes: dict[str, Any],
         updated_at: str,
-        expected_version: int | None,
+        expected: Versions,
     ) -> Todo:
         names = {"#v": "version", "#u": "updated_at"}
         values: Item = {":one": n(1), ":u": s(updated_at)}
@@ -86,9 +187,8 @@ class DynamoDBTodoStore:
             values[":lsi"] = s(completed_sk(changes["completed"], todo_id))
             sets += ["#c = :c", "LSI1SK = :lsi"]
         condition = "attribute_exists(PK)"
-        if expected_version is not None:
-            condition += " AND #v = :expected"
-            values[":expected"] = n(expected_version)
+        if expected is not None:
+            condition += " AND " + _version_in(expected, values)
         try:
             with STORE_ERRORS:
                 result = self._client.update_item(
@@ -105,13 +205,14 @@ class DynamoDBTodoStore:
             raise _condition_error(error) from error
         return from_item(result["Attributes"])
 
-    def delete(self, tenant: str, todo_id: str, expected_version: int | None) -> None:
+    def delete(self, tenant: str, todo_id: str, expected: Versions) -> None:
         condition: dict[str, Any] = {"ConditionExpression": "attribute_exists(PK)"}
-        if expected_version is not None:
+        if expected is not None:
+            values: Item = {}
             condition = {
-                "ConditionExpression": "attribute_exists(PK) AND #v = :expected",
+                "ConditionExpression": "attribute_exists(PK) AND " + _version_in(expected, values),
                 "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": {":expected": n(expected_version)},
+                "ExpressionAttributeValues": values,
             }
         try:
             with STORE_ERRORS:

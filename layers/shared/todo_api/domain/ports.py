@@ -6,6 +6,9 @@ for failed conditions; nothing of the storage technology leaks through these met
 
 from typing import TYPE_CHECKING, Any, Protocol
 
+# The versions a conditional change accepts: None for any, an empty set for none at all.
+Versions = frozenset[int] | None
+
 if TYPE_CHECKING:
     from todo_api.domain.activity import ActivityEvent
     from todo_api.domain.keys import KeyRecord, UsageKey
@@ -16,6 +19,14 @@ class TodoStore(Protocol):
     def create(self, tenant: str, todo: "Todo") -> "Todo":
         """Store a new todo; a retry that meets its own identical item succeeds."""
 
+    def create_once(self, tenant: str, todo: "Todo", key: str, fingerprint: str) -> "Todo":
+        """Store the todo and claim (tenant, key) for it in one atomic step.
+
+        When the key is already claimed with the same fingerprint, nothing is written and the
+        claim's first todo is returned; with another fingerprint, IdempotencyKeyReused; while
+        another request is claiming it at the same moment, IdempotencyKeyInUse.
+        """
+
     def get(self, tenant: str, todo_id: str) -> "Todo": ...
 
     def list(
@@ -24,11 +35,12 @@ class TodoStore(Protocol):
         """A page, oldest first, and the id to continue after (None on the last page)."""
 
     def update(
-        self, tenant: str, todo_id: str, changes: dict[str, Any], updated_at: str, expected_version: int | None
+        self, tenant: str, todo_id: str, changes: dict[str, Any], updated_at: str, expected: "Versions"
     ) -> "Todo":
-        """Apply the changes and bump the version, in one atomic step, if the version matches."""
+        """Apply the changes and bump the version, in one atomic step, if the version is expected."""
 
-    def delete(self, tenant: str, todo_id: str, expected_version: int | None) -> None: ...
+    def delete(self, tenant: str, todo_id: str, expected: "Versions") -> None:
+        """Delete the todo if its version is expected."""
 
 
 class ActivityStore(Protocol):

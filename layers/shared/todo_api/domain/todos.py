@@ -1,5 +1,7 @@
 """The todo service: what each operation means, independent of HTTP and of how todos are stored."""
 
+import hashlib
+import json
 import re
 from collections.abc import Callable
 
@@ -9,13 +11,19 @@ from todo_api.domain import cursor
 from todo_api.domain.clock import now
 from todo_api.domain.errors import TodoNotFound
 from todo_api.domain.models import Todo, TodoCreate, TodoPage, TodoUpdate
-from todo_api.domain.ports import TodoStore
+from todo_api.domain.ports import TodoStore, Versions
 
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 def new_id() -> str:
     return str(ULID())
+
+
+def fingerprint(data: TodoCreate) -> str:
+    """What makes two creates "the same request": the body as validated, defaults included."""
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def list_scope(completed: bool | None) -> str:
@@ -30,8 +38,16 @@ class TodoService:
         self._make_id = make_id
 
     def create(self, tenant: str, data: TodoCreate) -> Todo:
+        return self._store.create(tenant, self._new(data))
+
+    def create_once(self, tenant: str, key: str, data: TodoCreate) -> Todo:
+        """Create at most one todo per (tenant, Idempotency-Key): every retry answers the first todo,
+        whenever the first attempt failed, since the todo and the key's claim are written together."""
+        return self._store.create_once(tenant, self._new(data), key, fingerprint(data))
+
+    def _new(self, data: TodoCreate) -> Todo:
         stamp = self._clock()
-        todo = Todo(
+        return Todo(
             id=self._make_id(),
             title=data.title,
             completed=data.completed,
@@ -39,7 +55,6 @@ class TodoService:
             updated_at=stamp,
             version=1,
         )
-        return self._store.create(tenant, todo)
 
     def get(self, tenant: str, todo_id: str) -> Todo:
         return self._store.get(tenant, self._valid_id(todo_id))
@@ -50,11 +65,12 @@ class TodoService:
         items, last = self._store.list(tenant, limit, after, completed)
         return TodoPage(items=items, next_cursor=cursor.encode(tenant, scope, last) if last else None)
 
-    def update(self, tenant: str, todo_id: str, data: TodoUpdate, expected_version: int | None) -> Todo:
-        return self._store.update(tenant, self._valid_id(todo_id), data.changes(), self._clock(), expected_version)
+    def update(self, tenant: str, todo_id: str, data: TodoUpdate, expected: Versions = None) -> Todo:
+        """Change the fields sent, if the todo's version is one of `expected` (None: any)."""
+        return self._store.update(tenant, self._valid_id(todo_id), data.changes(), self._clock(), expected)
 
-    def delete(self, tenant: str, todo_id: str, expected_version: int | None) -> None:
-        self._store.delete(tenant, self._valid_id(todo_id), expected_version)
+    def delete(self, tenant: str, todo_id: str, expected: Versions = None) -> None:
+        self._store.delete(tenant, self._valid_id(todo_id), expected)
 
     @staticmethod
     def _valid_id(todo_id: str) -> str:

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from todo_api.domain.errors import Unauthenticated
+from todo_api.http.conditional import NotModified, not_modified_response
 from todo_api.http.errors import HANDLED, error_response
 
 API_KEY_SCHEME = "ApiKeyAuth"  # its definition is in devtools/openapi.py, where the document is made
@@ -47,6 +48,7 @@ class TodoResolver(APIGatewayRestResolver):
 def create_app() -> APIGatewayRestResolver:
     app = TodoResolver(enable_validation=True)
     app.exception_handler(HANDLED)(error_response)
+    app.exception_handler(NotModified)(not_modified_response)
     app.not_found(lambda error: error_response(NotFoundError()))
     return app
 
