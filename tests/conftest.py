@@ -30,6 +30,7 @@ for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
 
 from moto import mock_aws  # noqa: E402
 
+from devtools import dynamodb_local  # noqa: E402
 from devtools.dynamodb_local import create_table_request  # noqa: E402
 from devtools.loader import load_module  # noqa: E402
 from devtools.template import api_functions, resources, table_definition  # noqa: E402
@@ -68,6 +69,14 @@ def aws() -> Iterator[Any]:
             store.add(tenant, key)
         yield client
     reset_caches()
+
+
+@pytest.fixture(scope="session")
+def ddb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dynamodb_local.DynamoDBLocal]:
+    """DynamoDB Local (AWS's jar) in a temporary folder, with the template's tables, once per run."""
+    with dynamodb_local.DynamoDBLocal(tmp_path_factory.mktemp("dynamodb")) as local:
+        dynamodb_local.ensure_tables(local.endpoint, ROOT / "template.yaml")
+        yield local
 
 
 @pytest.fixture(scope="session")
@@ -115,7 +124,13 @@ Api = Callable[..., Reply]
 
 @pytest.fixture
 def api(aws: Any, functions: dict[str, ModuleType]) -> Api:
-    """Call a route's function with its events/ sample, changed as asked, as the gateway would."""
+    """Call a route's function on moto with its events/ sample, changed as asked, as the gateway would."""
+    return gateway_caller(functions)
+
+
+def gateway_caller(functions: dict[str, ModuleType]) -> Api:
+    """Call a route's function with its events/ sample, changed as asked, as the gateway would
+    (on whatever DynamoDB the environment points the functions at)."""
 
     def call(
         method: str,

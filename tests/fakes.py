@@ -24,6 +24,7 @@ class InMemoryTodoStore:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], Todo] = {}
         self.claims: dict[tuple[str, str], tuple[str, Todo]] = {}  # (tenant, key) -> (fingerprint, first todo)
+        self.tombstones: dict[tuple[str, str], str] = {}  # (tenant, id) -> deleted_at
         self.calls = 0
 
     def create(self, tenant: str, todo: Todo) -> Todo:
@@ -81,10 +82,14 @@ class InMemoryTodoStore:
         self.items[(tenant, todo_id)] = new
         return new
 
-    def delete(self, tenant: str, todo_id: str, expected: frozenset[int] | None) -> None:
+    def delete(self, tenant: str, todo_id: str, expected: frozenset[int] | None, deleted_at: str) -> None:
         self.calls += 1
         self._current(tenant, todo_id, expected)
         del self.items[(tenant, todo_id)]
+        self.tombstones[(tenant, todo_id)] = deleted_at
+
+    def deleted_at(self, tenant: str, todo_id: str) -> str | None:
+        return self.tombstones.get((tenant, todo_id))
 
 
 class InMemoryActivityStore:

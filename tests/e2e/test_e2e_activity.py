@@ -100,3 +100,26 @@ def test_other_tenant_does_not_see_the_activity(api: Api, other: Api, deadline: 
     todo = api.create()
     wait_for(api, todo["id"], ["todo.created"], deadline)
     assert events_of(other, todo["id"]) == []
+
+
+def test_the_feed_lists_changes_in_commit_order_deletes_included(api: Api, deadline: float) -> None:
+    """Several todos changed within about a second: the feed (newest first) is the reverse of the
+    order in which the answers came back, a delete included, whatever the stream's time precision."""
+    first = api.create()
+    second = api.create()
+    assert api.request("DELETE", f"/todos/{first['id']}").status_code == 200
+    third = api.create()
+    ids = {first["id"], second["id"], third["id"]}
+    start = time.monotonic()
+    while True:
+        response = api.request("GET", "/activity", params={"limit": "100"})
+        mine = [(e["type"], e["todo_id"]) for e in json_body(response)["items"] if e["todo_id"] in ids]
+        if len(mine) >= 4 or time.monotonic() - start > deadline:
+            break
+        time.sleep(POLL)
+    assert mine == [
+        ("todo.created", third["id"]),
+        ("todo.deleted", first["id"]),
+        ("todo.created", second["id"]),
+        ("todo.created", first["id"]),
+    ]

@@ -44,9 +44,9 @@ def seed(api, n=6):
         ("update", ("PATCH", "/todos/{id}", {"title": "y"}), 200, "UpdateItem"),
         ("update_404", ("PATCH", f"/todos/{MISSING}", {"title": "y"}), 404, "UpdateItem"),
         ("update_412", ("PATCH", "/todos/{id}", {"title": "y"}, '"9"'), 412, "UpdateItem"),
-        ("delete", ("DELETE", "/todos/{id}"), 200, "DeleteItem"),
-        ("delete_404", ("DELETE", f"/todos/{MISSING}"), 404, "DeleteItem"),
-        ("delete_412", ("DELETE", "/todos/{id}", None, '"9"'), 412, "DeleteItem"),
+        ("delete", ("DELETE", "/todos/{id}"), 200, "TransactWriteItems"),
+        ("delete_404", ("DELETE", f"/todos/{MISSING}"), 404, "TransactWriteItems"),
+        ("delete_412", ("DELETE", "/todos/{id}", None, '"9"'), 412, "TransactWriteItems"),
     ],
 )
 def test_one_call_per_operation(api, calls, name, request_args, status, operation):

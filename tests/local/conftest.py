@@ -48,13 +48,6 @@ def isolated_process() -> Iterator[None]:
         sys.modules.update(modules)
 
 
-@pytest.fixture(scope="session")
-def ddb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dynamodb_local.DynamoDBLocal]:
-    with dynamodb_local.DynamoDBLocal(tmp_path_factory.mktemp("dynamodb")) as local:
-        dynamodb_local.ensure_tables(local.endpoint, TEMPLATE)
-        yield local
-
-
 @dataclass
 class Local:
     gateway: LocalGateway

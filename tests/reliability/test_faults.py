@@ -113,7 +113,7 @@ ROUTES = {
     "list": ("GET", "/todos", None, "query", 200),
     "update": ("PATCH", "/todos/{id}", {"completed": True}, "update_item", 200),
     "put": ("PUT", "/todos/{id}", {"title": "renamed"}, "update_item", 200),
-    "delete": ("DELETE", "/todos/{id}", None, "delete_item", 200),
+    "delete": ("DELETE", "/todos/{id}", None, "transact_write_items", 200),
 }
 
 
@@ -245,3 +245,29 @@ def test_idempotency_key_replays_after_transient_faults(api, aws, faults, figure
     assert isinstance(other.body["error"], str)
     assert [i["id"]["S"] for i in todo_items(aws)] == [first.body["id"]]
     figures("Idempotency-Key after throttling", f"{first.status}/{second.status}/{other.status}, 1 todo item")
+
+
+def test_ambiguous_timeout_on_update_changes_once(api, aws, faults, figures) -> None:
+    """The update landed, its answer was lost; botocore's retry meets the item holding its own
+    request token and answers it, instead of applying the change twice."""
+    todo = api("POST", "/todos", {"title": "v1"}).body
+    injected = faults("update_item", ServerError, failing=1, after_write=True)
+    reply = api("PATCH", f"/todos/{todo['id']}", {"title": "v2"})
+    assert injected.faults == 1
+    assert reply.status == 200, reply.body
+    assert (reply.body["title"], reply.body["version"]) == ("v2", 2)
+    [item] = todo_items(aws)
+    assert int(item["version"]["N"]) == 2
+    figures("ambiguous 500 on update", f"{reply.status}, version {item['version']['N']}")
+
+
+def test_ambiguous_timeout_on_delete_is_200(api, aws, faults, figures) -> None:
+    """The delete transaction landed, its answer was lost; botocore's retry carries the same
+    ClientRequestToken, which DynamoDB answers as the first attempt (not as a 404)."""
+    todo = api("POST", "/todos", {"title": "gone"}).body
+    injected = faults("transact_write_items", ServerError, failing=1, after_write=True)
+    reply = api("DELETE", f"/todos/{todo['id']}")
+    assert injected.faults == 1
+    assert reply.status == 200, reply.body
+    assert todo_items(aws) == []
+    figures("ambiguous 500 on delete", f"{reply.status}, 0 todo items")

@@ -5,7 +5,7 @@ import pytest
 
 from devtools.stream_poller import StreamPoller, first_failure
 from tests.conftest import load_event
-from tests.fakes import InMemoryActivityStore, InMemoryEventBus
+from tests.fakes import InMemoryActivityStore, InMemoryEventBus, InMemoryTodoStore
 from tests.streams import created, modified, record, removed, todo
 from todo_api.adapters.dynamodb import to_item
 from todo_api.adapters.stream import batch_handler, change_from_record, event_from_record
@@ -226,3 +226,48 @@ class TestStreamPoller:
         assert first_failure(batch, {"batchItemFailures": []}) is None
         assert first_failure(batch, None) is None
         assert first_failure(batch, {"batchItemFailures": [{"itemIdentifier": "1"}]}) == 1
+
+
+class TestDeleteOrder:
+    """A delete's time is its tombstone's (milliseconds), not the stream record's (seconds, or
+    minutes on DynamoDB Local), so the feed lists changes in the order they were committed."""
+
+    def feed_after(self, tombstones, records):
+        feed = InMemoryActivityStore()
+        consumer = StreamConsumer(feed, InMemoryEventBus(), tombstones)
+        for rec in records:
+            consumer.apply(change_from_record(rec))
+        events, _ = feed.list(TENANT, 10, None)
+        return [(event.type, event.todo_id, event.at) for event in events]
+
+    def test_a_delete_sorts_after_a_later_change_of_another_todo(self):
+        a = todo(
+            "01JD7Z6ZQ4N8Y3T5V2W9X0AAAA", updated_at="2026-11-27T04:18:57.975Z", created_at="2026-11-27T04:18:57.975Z"
+        )
+        c = todo(
+            "01JD7Z6ZQ4N8Y3T5V2W9X0CCCC", updated_at="2026-11-27T04:18:59.327Z", created_at="2026-11-27T04:18:59.327Z"
+        )
+        tombstones = InMemoryTodoStore()
+        tombstones.tombstones[(TENANT, a.id)] = "2026-11-27T04:18:59.801Z"
+        record_time = 1795753080  # 04:18:00: DynamoDB Local rounds the record's time down to the minute
+        order = self.feed_after(
+            tombstones, [created(TENANT, a), created(TENANT, c), removed(TENANT, a, at=record_time)]
+        )
+        assert order == [
+            ("todo.deleted", a.id, "2026-11-27T04:18:59.801Z"),
+            ("todo.created", c.id, "2026-11-27T04:18:59.327Z"),
+            ("todo.created", a.id, "2026-11-27T04:18:57.975Z"),
+        ]
+
+    def test_without_a_tombstone_the_record_time_counts_never_before_the_last_change(self):
+        a = todo("01JD7Z6ZQ4N8Y3T5V2W9X0AAAA", updated_at="2026-11-27T04:18:57.975Z")
+        order = self.feed_after(InMemoryTodoStore(), [removed(TENANT, a, at=1795753080)])
+        assert order == [("todo.deleted", a.id, "2026-11-27T04:18:57.975Z")]
+        later = self.feed_after(InMemoryTodoStore(), [removed(TENANT, a, at=1795753200)])
+        assert later == [("todo.deleted", a.id, "2026-11-27T04:20:00.000Z")]
+
+    def test_a_tombstone_older_than_the_last_change_does_not_reorder(self):
+        a = todo("01JD7Z6ZQ4N8Y3T5V2W9X0AAAA", updated_at="2026-11-27T04:18:57.975Z")
+        tombstones = InMemoryTodoStore()
+        tombstones.tombstones[(TENANT, a.id)] = "2026-11-27T04:18:57.900Z"  # a concurrent update came after
+        assert self.feed_after(tombstones, [removed(TENANT, a)])[0][2] == "2026-11-27T04:18:57.975Z"

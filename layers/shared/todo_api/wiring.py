@@ -62,7 +62,8 @@ def stream_consumer() -> "StreamConsumer":
     settings = get_settings()
     retention = int(settings.require("activity_retention_days"))
     store = DynamoDBActivityStore(dynamodb(), _table_name(), retention)
-    return StreamConsumer(store, EventBridgeBus(events(), settings.require("event_bus_name")))
+    bus = EventBridgeBus(events(), settings.require("event_bus_name"))
+    return StreamConsumer(store, bus, tombstones=DynamoDBTodoStore(dynamodb(), _table_name()))
 
 
 def stream_record_handler() -> "Callable[[dict[str, Any]], ActivityEvent | None]":

@@ -3,6 +3,14 @@
 Every operation is one call: conditional writes report the item they failed on
 (`ReturnValuesOnConditionCheckFailure`), so 404 and 412 need no extra read.
 
+botocore retries a call whose answer was lost (a timeout, a reset), so every write recognises its
+own earlier attempt: a create meets its identical item, an update its request token (the item's
+`request` attribute, new per call), and the transactions carry botocore's `ClientRequestToken`.
+
+A delete is one transaction too: the todo goes, and a tombstone (`DELETED#<id>`, with the time of
+the delete and the call's token, expiring by TTL after two days) records when, to the millisecond, for the activity
+feed: the stream's own record time has second precision.
+
 A create with an `Idempotency-Key` is one transaction of two puts: the todo, and the key's claim
 in the idempotency table (`<tenant>#<sha256 of key>`, the body's fingerprint, the todo as first
 answered, an `expiration` for the table's TTL). Both land or neither does, so a retry after any
@@ -10,6 +18,7 @@ crash or lost answer either finds the claim (and answers its todo) or finds noth
 """
 
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -43,6 +52,7 @@ from todo_api.domain.ports import Versions
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef
 
 
 def _version_in(expected: frozenset[int], values: Item) -> str:
@@ -55,10 +65,34 @@ def _version_in(expected: frozenset[int], values: Item) -> str:
     return f"#v IN ({', '.join(names)})"
 
 
+def _cancelled(error: ClientError, token: str) -> Exception | None:
+    """The domain error of a cancelled delete transaction (the todo, then its tombstone), or None
+    when the tombstone already holds this call's token: botocore's retry of a delete that landed."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return error
+    reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+    codes = [str(reason.get("Code")) for reason in reasons]
+    own_retry = len(reasons) == 2 and (reasons[1].get("Item") or {}).get("request") == s(token)
+    if own_retry and codes[1] == "ConditionalCheckFailed":
+        return None
+    if _BUSY_REASONS.intersection(codes) or "TransactionConflict" in codes:
+        return StoreUnavailable()  # throttled, or a concurrent write of the same todo: retry
+    if codes and codes[0] == "ConditionalCheckFailed":
+        return VersionConflict() if reasons[0].get("Item") else TodoNotFound()
+    return error
+
+
 def _condition_error(error: ClientError) -> Exception:
     if not is_condition_failure(error):
         return error
     return VersionConflict() if failure_item(error) else TodoNotFound()
+
+
+TOMBSTONE_SECONDS = 2 * 86400  # longer than the stream keeps a record (24 hours)
+
+
+def tombstone_sk(todo_id: str) -> str:
+    return f"DELETED#{todo_id}"
 
 
 # Cancellation reasons of a transaction that mean "busy, retry later" (botocore does not retry them).
@@ -174,9 +208,10 @@ class DynamoDBTodoStore:
         updated_at: str,
         expected: Versions,
     ) -> Todo:
-        names = {"#v": "version", "#u": "updated_at"}
-        values: Item = {":one": n(1), ":u": s(updated_at)}
-        sets = ["#u = :u", "#v = #v + :one"]
+        token = uuid.uuid4().hex  # the same in botocore's retries of this call, new for the next call
+        names = {"#v": "version", "#u": "updated_at", "#r": "request"}
+        values: Item = {":one": n(1), ":u": s(updated_at), ":r": s(token)}
+        sets = ["#u = :u", "#v = #v + :one", "#r = :r"]
         if "title" in changes:
             names["#t"] = "title"
             values[":t"] = s(changes["title"])
@@ -186,7 +221,8 @@ class DynamoDBTodoStore:
             values[":c"] = {"BOOL": changes["completed"]}
             values[":lsi"] = s(completed_sk(changes["completed"], todo_id))
             sets += ["#c = :c", "LSI1SK = :lsi"]
-        condition = "attribute_exists(PK)"
+        # Not our own earlier attempt (a retry whose first attempt landed already holds our token).
+        condition = "attribute_exists(PK) AND (attribute_not_exists(#r) OR #r <> :r)"
         if expected is not None:
             condition += " AND " + _version_in(expected, values)
         try:
@@ -202,28 +238,65 @@ class DynamoDBTodoStore:
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except ClientError as error:
+            current = failure_item(error) if is_condition_failure(error) else None
+            if current is not None and current.get("request") == s(token):
+                return from_item(current)  # botocore's retry met the update its first attempt made
             raise _condition_error(error) from error
         return from_item(result["Attributes"])
 
-    def delete(self, tenant: str, todo_id: str, expected: Versions) -> None:
-        condition: dict[str, Any] = {"ConditionExpression": "attribute_exists(PK)"}
+    def delete(self, tenant: str, todo_id: str, expected: Versions, deleted_at: str) -> None:
+        delete: DeleteTypeDef = {
+            "TableName": self._table,
+            "Key": todo_key(tenant, todo_id),
+            "ConditionExpression": "attribute_exists(PK)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
         if expected is not None:
             values: Item = {}
-            condition = {
-                "ConditionExpression": "attribute_exists(PK) AND " + _version_in(expected, values),
-                "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": values,
-            }
+            delete["ConditionExpression"] = "attribute_exists(PK) AND " + _version_in(expected, values)
+            delete["ExpressionAttributeNames"] = {"#v": "version"}
+            delete["ExpressionAttributeValues"] = values
+        token = uuid.uuid4().hex
+        tombstone = {
+            "request": s(token),
+            "PK": s(tenant_pk(tenant)),
+            "SK": s(tombstone_sk(todo_id)),
+            "entity": s("tombstone"),
+            "deleted_at": s(deleted_at),
+            "expires_at": n(int(time.time()) + TOMBSTONE_SECONDS),
+        }
         try:
             with STORE_ERRORS:
-                self._client.delete_item(
-                    TableName=self._table,
-                    Key=todo_key(tenant, todo_id),
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                    **condition,
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {"Delete": delete},
+                        {
+                            "Put": {
+                                "TableName": self._table,
+                                "Item": tombstone,
+                                # Fails only for a retry of this very call, whose first attempt landed.
+                                "ConditionExpression": "attribute_not_exists(PK) OR #r <> :r",
+                                "ExpressionAttributeNames": {"#r": "request"},
+                                "ExpressionAttributeValues": {":r": s(token)},
+                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                            }
+                        },
+                    ]
                 )
         except ClientError as error:
-            raise _condition_error(error) from error
+            if (problem := _cancelled(error, token)) is not None:
+                raise problem from error
+
+    def deleted_at(self, tenant: str, todo_id: str) -> str | None:
+        """When the todo was last deleted, from its tombstone (None when there is none)."""
+        with STORE_ERRORS:
+            result = self._client.get_item(
+                TableName=self._table,
+                Key={"PK": s(tenant_pk(tenant)), "SK": s(tombstone_sk(todo_id))},
+                ConsistentRead=True,
+            )
+        item = result.get("Item")
+        return string(item, "deleted_at") if item else None
 
     def list(
         self, tenant: str, limit: int, after_id: str | None, completed: bool | None

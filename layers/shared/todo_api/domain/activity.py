@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from todo_api.domain import cursor
 from todo_api.domain.clock import format_timestamp, parse_timestamp
 from todo_api.domain.models import Timestamp, Todo
-from todo_api.domain.ports import ActivityStore, EventBus
+from todo_api.domain.ports import ActivityStore, EventBus, Tombstones
 
 CURSOR_SCOPE = "activity"
 TRACKED_FIELDS = ("title", "completed")  # what `changes` reports; id, timestamps and version always move
@@ -88,15 +88,18 @@ def _changes(old: Todo | None, new: Todo | None) -> dict[str, tuple[Any, Any]]:
     return result
 
 
-def _delete_time(change: TodoChange, old: Todo) -> str:
-    """When the delete happened: the record's approximate time, never before the last change."""
+def _delete_time(change: TodoChange, old: Todo, deleted_at: str | None) -> str:
+    """When the delete happened: its tombstone's time (milliseconds) where there is one, else the
+    stream record's (seconds); never before the todo's last change, so it sorts after it."""
     last_change = parse_timestamp(old.updated_at)
+    if deleted_at is not None:
+        return format_timestamp(max(parse_timestamp(deleted_at), last_change))
     if change.recorded_at is not None:
         return format_timestamp(max(change.recorded_at, last_change))
     return format_timestamp(last_change)
 
 
-def event_for(change: TodoChange) -> ActivityEvent:
+def event_for(change: TodoChange, deleted_at: str | None = None) -> ActivityEvent:
     """The domain event of one change; PoisonRecord when the change is not a coherent one."""
     old, new = change.old, change.new
     kind: EventType
@@ -107,7 +110,7 @@ def event_for(change: TodoChange) -> ActivityEvent:
         kind = "todo.completed" if now and not was else "todo.reopened" if was and not now else "todo.updated"
         todo, at = new, new.updated_at
     elif change.kind == "REMOVE" and old:
-        kind, todo, at = "todo.deleted", old, _delete_time(change, old)
+        kind, todo, at = "todo.deleted", old, _delete_time(change, old, deleted_at)
     else:
         raise PoisonRecord(f"unexpected {change.kind} record of a todo")
     at = format_timestamp(parse_timestamp(at))
@@ -139,12 +142,16 @@ ReadChange = Callable[[], TodoChange | None]
 class StreamConsumer:
     """Writing the feed: each change is stored once and published on every delivery."""
 
-    def __init__(self, store: ActivityStore, bus: EventBus) -> None:
+    def __init__(self, store: ActivityStore, bus: EventBus, tombstones: Tombstones | None = None) -> None:
         self._store = store
         self._bus = bus
+        self._tombstones = tombstones
 
     def apply(self, change: TodoChange) -> ActivityEvent:
-        event = event_for(change)
+        deleted_at = None
+        if change.kind == "REMOVE" and change.old is not None and self._tombstones is not None:
+            deleted_at = self._tombstones.deleted_at(change.tenant, change.old.id)
+        event = event_for(change, deleted_at)
         self._store.add(change.tenant, event)  # False for a redelivery: the feed keeps its one copy
         # Published on every delivery: a redelivery after a failed publish must not lose the event.
         self._bus.publish(change.tenant, event)

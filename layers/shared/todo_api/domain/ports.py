@@ -39,8 +39,13 @@ class TodoStore(Protocol):
     ) -> "Todo":
         """Apply the changes and bump the version, in one atomic step, if the version is expected."""
 
-    def delete(self, tenant: str, todo_id: str, expected: "Versions") -> None:
-        """Delete the todo if its version is expected."""
+    def delete(self, tenant: str, todo_id: str, expected: "Versions", deleted_at: str) -> None:
+        """Delete the todo if its version is expected, remembering when (see `Tombstones`)."""
+
+
+class Tombstones(Protocol):
+    def deleted_at(self, tenant: str, todo_id: str) -> str | None:
+        """When the todo was deleted, to the millisecond, for as long as the stream may deliver it."""
 
 
 class ActivityStore(Protocol):

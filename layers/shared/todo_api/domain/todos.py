@@ -70,7 +70,7 @@ class TodoService:
         return self._store.update(tenant, self._valid_id(todo_id), data.changes(), self._clock(), expected)
 
     def delete(self, tenant: str, todo_id: str, expected: Versions = None) -> None:
-        self._store.delete(tenant, self._valid_id(todo_id), expected)
+        self._store.delete(tenant, self._valid_id(todo_id), expected, self._clock())
 
     @staticmethod
     def _valid_id(todo_id: str) -> str:
