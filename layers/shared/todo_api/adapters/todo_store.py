@@ -65,13 +65,20 @@ def _version_in(expected: frozenset[int], values: Item) -> str:
     return f"#v IN ({', '.join(names)})"
 
 
+def _cancellation(error: ClientError) -> tuple[list[dict[str, Any]], list[str]] | None:
+    """The reasons of a cancelled transaction, one per item, and their codes; None for other errors."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return None
+    reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+    return reasons, [str(reason.get("Code")) for reason in reasons]
+
+
 def _cancelled(error: ClientError, token: str) -> Exception | None:
     """The domain error of a cancelled delete transaction (the todo, then its tombstone), or None
     when the tombstone already holds this call's token: botocore's retry of a delete that landed."""
-    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+    if (cancelled := _cancellation(error)) is None:
         return error
-    reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
-    codes = [str(reason.get("Code")) for reason in reasons]
+    reasons, codes = cancelled
     own_retry = len(reasons) == 2 and (reasons[1].get("Item") or {}).get("request") == s(token)
     if own_retry and codes[1] == "ConditionalCheckFailed":
         return None
@@ -171,10 +178,9 @@ class DynamoDBTodoStore:
 
     def _earlier_claim(self, error: ClientError, claim_id: str, fingerprint: str) -> Todo:
         """The todo of the key's earlier claim, from a cancelled transaction; or the right error."""
-        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        if (cancelled := _cancellation(error)) is None:
             raise error
-        reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
-        codes = [str(reason.get("Code")) for reason in reasons]
+        reasons, codes = cancelled
         if _BUSY_REASONS.intersection(codes):
             raise StoreUnavailable() from error
         if "TransactionConflict" in codes:
