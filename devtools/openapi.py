@@ -37,10 +37,14 @@ def build() -> dict[str, Any]:
         security_schemes=schemes,
         on_conflict="error",
     )
+    documented: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for logical_id, code_dir, handler in api_functions():
         module = load_module(code_dir, handler, f"functions_{logical_id}")
         merge.add_schema(module.app.get_openapi_schema(security_schemes=schemes))
+        documented.update(getattr(module, "DOCUMENTED_HEADERS", {}))
     document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
+    for (path, method), parameters in documented.items():  # headers a handler reads without declaring
+        document["paths"][path][method].setdefault("parameters", []).extend(parameters)
     return document
 
 

@@ -7,9 +7,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api import wiring
 from todo_api.domain.models import Todo
-from todo_api.http import SECURED, IfNoneMatch, check_not_modified, create_app, entry, error_responses, etag, tenant_of
+from todo_api.http import (
+    IF_NONE_MATCH_PARAMETER,
+    SECURED,
+    check_not_modified,
+    create_app,
+    entry,
+    error_responses,
+    etag,
+    tenant_of,
+)
 
 app = create_app()
+# Header parameters read from the event directly, documented here (see todo_api.http.conditional).
+DOCUMENTED_HEADERS = {("/todos/{todo_id}", "get"): [IF_NONE_MATCH_PARAMETER]}
 
 
 @app.get(
@@ -23,9 +34,9 @@ app = create_app()
         **error_responses(404),
     },
 )
-def get_todo(todo_id: str, if_none_match: IfNoneMatch = None) -> Response[Todo]:
+def get_todo(todo_id: str) -> Response[Todo]:
     todo = wiring.todo_service().get(tenant_of(app), todo_id)
-    check_not_modified(if_none_match, todo)
+    check_not_modified(app.current_event.headers.get("If-None-Match"), todo)
     return Response(
         status_code=200, content_type=content_types.APPLICATION_JSON, body=todo, headers={"ETag": etag(todo)}
     )

@@ -12,16 +12,22 @@ Handlers in `functions/` create their resolver with `create_app()`, declare thei
 | `entry` | the `lambda_handler` decorator: logging, the body guard, metrics |
 """
 
-from todo_api.http.conditional import IfMatch, IfNoneMatch, check_not_modified, etag, expected_versions
+from todo_api.http.conditional import (
+    IF_NONE_MATCH_PARAMETER,
+    IfMatch,
+    check_not_modified,
+    etag,
+    expected_versions,
+)
 from todo_api.http.entry import entry, logger, metrics
 from todo_api.http.errors import error_response, error_responses
 from todo_api.http.resolver import API_KEY_SCHEME, SECURED, PageCursor, PageLimit, create_app, tenant_of
 
 __all__ = [
     "API_KEY_SCHEME",
+    "IF_NONE_MATCH_PARAMETER",
     "SECURED",
     "IfMatch",
-    "IfNoneMatch",
     "PageCursor",
     "PageLimit",
     "check_not_modified",

@@ -21,9 +21,21 @@ IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description='Expected version, as the ETag: "3"; a list matches if any does: "7", "3"'),
 ]
-IfNoneMatch = Annotated[
-    str | None, Header(alias="If-None-Match", description='The ETag you hold: "3"; when it is current, 304')
-]
+# If-None-Match is read from the event's header map, not declared as a route parameter: Powertools'
+# validation of one more declared header cost a sixth of a warm GET. The document declares it from
+# here (`DOCUMENTED_HEADERS` of the handler, merged by devtools/openapi.py), as Powertools would.
+_IF_NONE_MATCH_TEXT = 'The ETag you hold: "3"; when it is current, 304'
+IF_NONE_MATCH_PARAMETER = {
+    "description": _IF_NONE_MATCH_TEXT,
+    "in": "header",
+    "name": "if-none-match",
+    "required": False,
+    "schema": {
+        "anyOf": [{"type": "string"}, {"type": "null"}],
+        "description": _IF_NONE_MATCH_TEXT,
+        "title": "If-None-Match",
+    },
+}
 
 _TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
 
