@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api import wiring
 from todo_api.domain.models import Todo, TodoCreate
-from todo_api.http import SECURED, create_app, entry, error_responses, metrics, tenant_of
+from todo_api.http import SECURED, base_path, create_app, entry, error_responses, metrics, tenant_of
 
 app = create_app()
 
@@ -58,7 +58,7 @@ def create_todo(body: TodoCreate, idempotency_key: IdempotencyKey = None) -> Res
         status_code=201,
         content_type=content_types.APPLICATION_JSON,
         body=todo,
-        headers={"Location": f"/todos/{todo.id}"},
+        headers={"Location": f"{base_path(app.current_event.raw_event)}/todos/{todo.id}"},
     )
 
 

@@ -1,10 +1,14 @@
 """GET /, GET /openapi.json and GET /docs (no key needed).
 
 `openapi.json` beside this file is the document of every route of every function, generated
-from their code (`make openapi`); a test fails when it is out of date.
+from their code (`make openapi`); a test fails when it is out of date. It is served with `servers`
+set to the base path the request came in on (`/dev` on a stage URL, `/v1` under a custom domain's
+base path mapping, `/` at a host's root), so that Swagger UI's requests and a client reading the
+served document go where the document came from.
 """
 
-from functools import cache
+import json
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api.domain.models import Message
-from todo_api.http import create_app, entry, public_responses
+from todo_api.http import base_path, create_app, entry, public_responses
 
 app = create_app()
 SPEC_FILE = Path(__file__).with_name("openapi.json")
@@ -24,13 +28,22 @@ def spec() -> str:
     return SPEC_FILE.read_text(encoding="utf-8")
 
 
-@cache
-def swagger_page() -> str:
+@lru_cache(maxsize=8)  # one per base path the API is reached on: a stage, a mapping, the root
+def served_spec(base: str) -> str:
+    if not base:  # the committed document's own `servers`: the host's root
+        return spec()
+    document = json.loads(spec())
+    document["servers"] = [{"url": base}]
+    return json.dumps(document, indent=2, sort_keys=True)
+
+
+@lru_cache(maxsize=8)
+def swagger_page(base: str) -> str:
     import aws_lambda_powertools.event_handler.openapi.swagger_ui as assets
 
     folder = Path(assets.__file__).parent
     return generate_swagger_html(
-        spec().replace("</", "<\\/"),
+        served_spec(base).replace("</", "<\\/"),
         (folder / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
         (folder / "swagger-ui.min.css").read_text(encoding="utf-8"),
         "",
@@ -60,7 +73,8 @@ def welcome() -> Message:
     },
 )
 def openapi() -> Response[str]:
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=spec())
+    body = served_spec(base_path(app.current_event.raw_event))
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 @app.get(
@@ -74,7 +88,11 @@ def openapi() -> Response[str]:
     },
 )
 def docs() -> Response[str]:
-    return Response(status_code=200, content_type="text/html; charset=utf-8", body=swagger_page())
+    return Response(
+        status_code=200,
+        content_type="text/html; charset=utf-8",
+        body=swagger_page(base_path(app.current_event.raw_event)),
+    )
 
 
 @entry(app)

@@ -35,7 +35,7 @@ DOCUMENTED_HEADERS = {("/todos/{todo_id}", "get"): [IF_NONE_MATCH_PARAMETER]}
     security=SECURED,
     responses={
         200: {"description": "The todo; ETag carries its version", "headers": ETAG_HEADER},
-        304: {"description": "If-None-Match names the current version: no body", "headers": ETAG_HEADER},
+        304: {"description": "If-None-Match names the current version: no body", "headers": ETAG_HEADER, "content": {}},
         **error_responses(404),
     },
 )

@@ -24,7 +24,7 @@ class TestCrud:
         reply = api("POST", "/todos", {"title": "Read a book"})
         assert reply.status == 201
         todo = reply.body
-        assert reply.headers["Location"] == f"/todos/{todo['id']}"
+        assert reply.headers["Location"] == f"/dev/todos/{todo['id']}"  # the sample's stage URL: /dev/todos
         assert todo["title"] == "Read a book"
         assert todo["completed"] is False
         assert todo["version"] == 1

@@ -21,6 +21,7 @@ from todo_api.http.conditional import (
 )
 from todo_api.http.entry import entry, logger, metrics
 from todo_api.http.errors import ETAG_HEADER, error_response, error_responses, public_responses
+from todo_api.http.paths import base_path
 from todo_api.http.resolver import API_KEY_SCHEME, SECURED, PageCursor, PageLimit, create_app, tenant_of
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "IfMatch",
     "PageCursor",
     "PageLimit",
+    "base_path",
     "check_not_modified",
     "create_app",
     "entry",

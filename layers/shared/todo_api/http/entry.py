@@ -1,4 +1,5 @@
-"""The entry decorator of every API function's `lambda_handler`: logging, body guard, metrics."""
+"""The entry decorator of every API function's `lambda_handler`: logging, base path, body guard,
+CORS headers, metrics."""
 
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -8,7 +9,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api.http.body import body_problem
+from todo_api.http.cors import cors_headers
 from todo_api.http.errors import error_response
+from todo_api.http.paths import api_path
 
 logger = Logger()
 metrics = Metrics()
@@ -25,7 +28,7 @@ Handler = TypeVar("Handler", bound=Callable[[dict[str, Any], LambdaContext], dic
 
 
 def entry(app: APIGatewayRestResolver) -> Callable[[Handler], Handler]:
-    """Decorate a function's `lambda_handler`: logging, body guard, then the handler, then metrics."""
+    """Decorate a function's `lambda_handler`: logging, body guard, then the handler, CORS, metrics."""
 
     def decorate(_handler: Handler) -> Handler:
         @logger.inject_lambda_context(clear_state=True)
@@ -33,11 +36,17 @@ def entry(app: APIGatewayRestResolver) -> Callable[[Handler], Handler]:
             # The request id is the correlation id; read directly, it costs a tenth of the
             # JMESPath lookup that `correlation_id_path` runs on every request.
             logger.set_correlation_id(event.get("requestContext", {}).get("requestId"))
+            # Under a custom domain's base path mapping, `path` starts with the base (`/v1/todos`):
+            # route on the API's own path, as on a stage URL.
+            own = api_path(event)
+            if own is not None and event.get("path") != own:
+                event["path"] = own
             try:
                 problem = body_problem(event)
-                if problem is not None:
-                    return _proxy(error_response(problem))
-                return _handler(event, context)
+                result = _proxy(error_response(problem)) if problem is not None else _handler(event, context)
+                headers = result.get("headers")
+                result["headers"] = {**headers, **cors_headers()} if headers else dict(cors_headers())
+                return result
             finally:
                 # Reads add no metric: flush only what a write added (`log_metrics` would warn).
                 if metrics.metric_set:
