@@ -27,7 +27,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
 .PHONY: install node-tools lint-openapi test lint scan typecheck unit start invoke key revoke-key events openapi build \
-	build-or-skip bench e2e check-deep dynamodb-local clean
+	build-or-skip bench e2e sam-local-e2e usage check-deep dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -81,7 +81,8 @@ scan: $(STAMP) $(SCAN_STAMP)
 # once here, so cold starts do not compile, and checked by devtools/check_build.py).
 build: $(STAMP)
 	@test -n "$(PY313_DIR)" || { echo "make build: $(PY313_MISSING)" >&2; exit 1; }
-	PATH="$(PY313_DIR):$$PATH" $(BIN)/sam build --template template.yaml
+	PATH="$(PY313_DIR):$$PATH" $(BIN)/sam build --template template.yaml \
+		$(if $(ARCHITECTURE),--parameter-overrides Architecture=$(ARCHITECTURE))
 	$(PY313_DIR)/python3.13 -m compileall --invalidation-mode unchecked-hash -q .aws-sam/build
 	$(PY313_DIR)/python3.13 devtools/check_build.py .aws-sam/build
 
@@ -114,6 +115,20 @@ invoke: $(STAMP) $(DDB_JAR)
 # local server that the suite starts and stops itself. Imports no app code and no moto.
 e2e: $(STAMP) $(if $(TODO_API_URL),,$(DDB_JAR))
 	$(BIN)/pytest tests/e2e --confcutdir=tests/e2e
+
+# tests/e2e through SAM CLI's emulator (sam local start-api, Docker) with its differences declared in
+# tests/e2e/sam_cli.py, and sam local invoke of every function on its events/ file. Builds for this
+# machine's architecture (no emulation) first, unless SAM_LOCAL_BUILD=existing; extra sam local
+# options from SAM_LOCAL_OPTS (environment); SAM_LOCAL_TIMEOUT is the functions' Timeout there.
+SAM_LOCAL_ARCH ?= $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+SAM_LOCAL_TIMEOUT ?= 30
+sam-local-e2e: $(STAMP) $(DDB_JAR)
+	$(if $(filter existing,$(SAM_LOCAL_BUILD)),,$(MAKE) --no-print-directory build ARCHITECTURE=$(SAM_LOCAL_ARCH))
+	$(BIN)/python -m devtools.sam_local --architecture $(SAM_LOCAL_ARCH) --timeout $(SAM_LOCAL_TIMEOUT)
+
+# Requests, errors and p50/p99 latency per tenant and route from make start's request log (LOG=...).
+usage: $(STAMP)
+	$(BIN)/python -m devtools.usage $(LOG)
 
 # The reliability suite at depth (make test runs its bounded version): >= 1000 fuzzed cases,
 # 3000 malformed requests, 8 x 60 If-Match races and 5000 requests of load (about 2 minutes).
