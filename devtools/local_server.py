@@ -78,6 +78,12 @@ class LocalServerError(RuntimeError):
 # ---------------------------------------------------------------------------------- template
 
 
+def local_parameters() -> dict[str, str]:
+    """Template parameters `make start` takes from its environment: CORS_ALLOW_ORIGIN -> CorsAllowOrigin."""
+    origin = os.environ.get("CORS_ALLOW_ORIGIN", "").strip()
+    return {"CorsAllowOrigin": origin} if origin else {}
+
+
 @dataclass
 class LocalTemplate:
     """The template as SAM CLI reads it."""
@@ -90,7 +96,7 @@ class LocalTemplate:
     @classmethod
     def load(cls, template_path: Path | str = TEMPLATE) -> LocalTemplate:
         path = Path(template_path).resolve()
-        stacks, remote = SamLocalStackProvider.get_stacks(str(path))
+        stacks, remote = SamLocalStackProvider.get_stacks(str(path), parameter_overrides=local_parameters())
         if remote or len(stacks) != 1:
             raise LocalServerError("nested or remote stacks are not supported by the local server")
         functions = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
