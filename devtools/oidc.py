@@ -41,7 +41,12 @@ ACCESS = "access"  # the token_use claim of an access token, not a secret
 
 
 def oidc_dir() -> Path:
-    return Path(os.environ.get("OIDC_DIR") or ROOT / ".local" / "oidc")
+    """OIDC_DIR, else beside a server's own data (DYNAMODB_LOCAL_DIR, as tests run it), else .local/oidc."""
+    if os.environ.get("OIDC_DIR"):
+        return Path(os.environ["OIDC_DIR"])
+    if os.environ.get("DYNAMODB_LOCAL_DIR"):
+        return Path(os.environ["DYNAMODB_LOCAL_DIR"]) / "oidc"
+    return ROOT / ".local" / "oidc"
 
 
 def default_port() -> int:
@@ -165,6 +170,14 @@ class Issuer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+def serve_default() -> Issuer:
+    """The issuer on its default port (PORT + 1, or OIDC_PORT), or on a free one if that is taken."""
+    try:
+        return Issuer(default_port())
+    except OSError:
+        return Issuer(0)
 
 
 def issuer_url(folder: Path | None = None) -> str:
