@@ -52,11 +52,13 @@ class Figures:
 
 def template_routes() -> list[tuple[re.Pattern[str], str]]:
     """(pattern, route) of every Api event path of template.yaml, literal paths first."""
-    from devtools.template import resources
+    from samcli.yamlhelper import yaml_parse
 
+    document = yaml_parse((ROOT / "template.yaml").read_text(encoding="utf-8"))
     paths = {
         event["Properties"]["Path"]
-        for res in resources("AWS::Serverless::Function").values()
+        for res in document.get("Resources", {}).values()
+        if isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function"
         for event in (res["Properties"].get("Events") or {}).values()
         if event.get("Type") == "Api"
     }
