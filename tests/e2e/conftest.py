@@ -34,7 +34,7 @@ def target() -> Iterator[Target]:
             pytest.fail("TODO_API_URL is set but TODO_API_KEY (a key of the tenant to test as) is not")
         yield Target(url.rstrip("/"), key, _env("TODO_API_KEY_2"), local=False)
         return
-    from devtools.serve import served  # only here: against a deployed stage the suite needs no devtools
+    from devtools.local.serve import served  # only here: against a deployed stage the suite needs no devtools
 
     keys = {"e2e-a": f"e2e-a-{secrets.token_hex(16)}", "e2e-b": f"e2e-b-{secrets.token_hex(16)}"}
     with served(keys) as server:

@@ -19,8 +19,10 @@ from samcli.commands.local.lib.local_lambda import LocalLambdaRunner
 from samcli.local.apigw.local_apigw_service import LocalApigwService
 from werkzeug.serving import make_server
 
-from devtools import dynamodb_local
-from devtools.local_server import LocalServerError, _check_pattern, matches, provision_keys, stream_pollers
+from devtools.local import dynamodb
+from devtools.local.store import provision_keys
+from devtools.local.streams import _check_pattern, matches, stream_pollers
+from devtools.local.template import LocalServerError
 from tests.local.conftest import Local, data
 
 NOT_FOUND = {"error": "Not found"}
@@ -94,11 +96,11 @@ def test_unknown_route_or_method_is_404_json(local: Local, tenant: str, method: 
     assert f"{method} {path} 404 -" in local.log[-1]
 
 
-def test_authorizer_decision_is_cached_for_reauthorize_every(local: Local, ddb: dynamodb_local.DynamoDBLocal) -> None:
+def test_authorizer_decision_is_cached_for_reauthorize_every(local: Local, ddb: dynamodb.DynamoDBLocal) -> None:
     from todo_api.adapters.key_store import DynamoDBKeyStore
 
     assert local.gateway.authorizer_ttls == {"ApiKeyAuthorizer": 300}
-    store = DynamoDBKeyStore(dynamodb_local.client(ddb.endpoint), dynamodb_local.local_table_name("TodoTable"))
+    store = DynamoDBKeyStore(dynamodb.client(ddb.endpoint), dynamodb.local_table_name("TodoTable"))
     store.add("cached", "cached-key")
     headers = {"x-api-key": "cached-key"}
     assert local.client.get("/todos", headers=headers).status_code == 200
@@ -126,10 +128,10 @@ def test_unhandled_exception_is_502_json(local: Local, tenant: str, monkeypatch:
 
 
 def test_stream_consumer_fills_the_activity_feed_within_two_seconds(
-    local: Local, tenant: str, ddb: dynamodb_local.DynamoDBLocal
+    local: Local, tenant: str, ddb: dynamodb.DynamoDBLocal
 ) -> None:
     headers = local.headers(tenant)
-    pollers = stream_pollers(local.gateway, ddb.endpoint)
+    pollers = stream_pollers(local.gateway.template, local.gateway.runner, ddb.endpoint)
     assert [p.table_name for p in pollers] == ["todo-local-TodoTable"]
     with ExitStack() as stack:
         for poller in pollers:
@@ -208,10 +210,10 @@ def call(url: str, key: str, method: str = "GET", body: Any = None) -> tuple[int
         return error.code, json.loads(error.read())
 
 
-def test_concurrent_tenants_never_see_each_other(local: Local, server: str, ddb: dynamodb_local.DynamoDBLocal) -> None:
+def test_concurrent_tenants_never_see_each_other(local: Local, server: str, ddb: dynamodb.DynamoDBLocal) -> None:
     suffix = uuid.uuid4().hex[:8]
     tenants = [(f"north-{suffix}", f"key-n-{suffix}"), (f"south-{suffix}", f"key-s-{suffix}")]
-    provision_keys(ddb.endpoint, dynamodb_local.local_table_name("TodoTable"), tenants)
+    provision_keys(ddb.endpoint, tenants)
     per_thread, threads_per_tenant = 4, 3
     created: dict[str, list[str]] = {tenant: [] for tenant, _ in tenants}
     failures: list[Any] = []

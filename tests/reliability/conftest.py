@@ -106,7 +106,7 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
-    from devtools.serve import served
+    from devtools.local.serve import served
 
     keys = {tenant: f"{tenant}-{secrets.token_hex(16)}" for tenant in (TENANT_A, TENANT_B)}
     with served(keys) as local:
