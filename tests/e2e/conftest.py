@@ -4,7 +4,7 @@
     TODO_API_KEY    a key of tenant A (required with TODO_API_URL)
     TODO_API_KEY_2  a key of another tenant B (optional; without it the cross-tenant tests skip)
 
-Without TODO_API_URL a session fixture starts `make start`'s server (devtools.serve) with two
+Without TODO_API_URL a session fixture starts `make start`'s server (devtools.local.serve) with two
 fresh tenants and stops it at the end. Tests create their own todos with unique titles, never
 rely on what a deployed table already holds, and delete what they created.
 """

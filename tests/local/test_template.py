@@ -24,9 +24,8 @@ FOR_EACH = """
 
 def test_fn_for_each_tables_are_tables_of_the_local_store(tmp_path: Path) -> None:
     text = TEMPLATE.read_text(encoding="utf-8")
-    text = text.replace(
-        "Transform: AWS::Serverless-2016-10-31", "Transform:\n  - AWS::LanguageExtensions\n  - AWS::Serverless-2016-10-31"
-    )
+    both = "Transform:\n  - AWS::LanguageExtensions\n  - AWS::Serverless-2016-10-31"
+    text = text.replace("Transform: AWS::Serverless-2016-10-31", both)
     text = text.replace("\nResources:\n", "\nResources:\n" + FOR_EACH, 1)
     copy = ROOT / f".template-foreach-{tmp_path.name}.yaml"  # beside the original: CodeUri stays valid
     copy.write_text(text, encoding="utf-8")

@@ -7,7 +7,7 @@ The figures of every test (cases run, failures, items written on errors, lost up
 are printed at the end of the pytest run, in a "reliability figures" section (a terminal summary
 hook: no `-s` needed), and by each test as it runs (seen with `-s`).
 
-The HTTP tests share one local server (devtools.serve: `make start`'s server on a free port of
+The HTTP tests share one local server (devtools.local.serve: `make start`'s server on a free port of
 127.0.0.1, DynamoDB Local in a temporary folder) with two fresh tenants.
 """
 
