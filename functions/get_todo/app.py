@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from todo_api import wiring
 from todo_api.domain.models import Todo
 from todo_api.http import (
+    ETAG_HEADER,
     IF_NONE_MATCH_PARAMETER,
     SECURED,
     check_not_modified,
@@ -26,11 +27,15 @@ DOCUMENTED_HEADERS = {("/todos/{todo_id}", "get"): [IF_NONE_MATCH_PARAMETER]}
 @app.get(
     "/todos/<todo_id>",
     summary="Get a todo",
+    description=(
+        "One todo of the key's tenant; another tenant's todo does not exist (404). `ETag` carries its version, "
+        "for `If-Match` on PUT, PATCH and DELETE, and for `If-None-Match` here (304 when unchanged)."
+    ),
     tags=["todos"],
     security=SECURED,
     responses={
-        200: {"description": "The todo; ETag carries its version"},
-        304: {"description": "If-None-Match names the current version: no body"},
+        200: {"description": "The todo; ETag carries its version", "headers": ETAG_HEADER},
+        304: {"description": "If-None-Match names the current version: no body", "headers": ETAG_HEADER},
         **error_responses(404),
     },
 )

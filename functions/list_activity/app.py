@@ -14,6 +14,10 @@ app = create_app()
 @app.get(
     "/activity",
     summary="List the tenant's activity feed, newest first",
+    description=(
+        "Every change of the tenant's todos (created, updated, completed, reopened, deleted) with the changed "
+        "fields as [old, new], newest first; a change appears within about a second. Follow `next_cursor`."
+    ),
     tags=["activity"],
     security=SECURED,
     responses={200: {"description": "One page of events"}, **error_responses()},

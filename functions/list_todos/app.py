@@ -15,6 +15,10 @@ app = create_app()
 @app.get(
     "/todos",
     summary="List todos, oldest first",
+    description=(
+        "One page of the tenant's todos, oldest first, optionally only completed or open ones. "
+        "Follow `next_cursor` (null on the last page) with the same filter."
+    ),
     tags=["todos"],
     security=SECURED,
     responses={200: {"description": "One page of todos"}, **error_responses()},

@@ -12,6 +12,10 @@ from todo_api.http import SECURED, IfMatch, create_app, entry, error_responses, 
 app = create_app()
 
 DOC = {
+    "description": (
+        "PUT and PATCH both change only the fields sent (at least one of `title`, `completed`) and answer "
+        "the todo with its new version; with `If-Match`, only at one of the versions it lists (else 412)."
+    ),
     "tags": ["todos"],
     "security": SECURED,
     "responses": {200: {"description": "The updated todo"}, **error_responses(404, 412, 413, 415)},

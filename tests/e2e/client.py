@@ -1,6 +1,7 @@
 """A small HTTP client of the To-Do API for the end-to-end suite: `requests` only, no app code.
 
-Every response passes `check_response`, which holds what the contract says of all of them: an
+Every response passes `check_response` and the document's own check (`contract.py`: its status
+and headers are documented for its operation). `check_response` holds what the contract says of all of them: an
 error is `application/json` with a string `"error"`, `503` (and the stage's `429`) carry
 `Retry-After`, and there is never a `500` or a gateway failure. A `429` or `503` is retried after
 its `Retry-After` (the contract writes nothing on any error, so a retry is safe): a deployed stage
@@ -19,6 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
+
+from tests.e2e.contract import contract_of
 
 TIMEOUT = 30.0  # seconds; a deployed function's cold start fits well within it
 RETRIES = 3
@@ -122,6 +125,8 @@ class Api:
                 method, self.base_url + path, data=data, headers=sent, params=params, timeout=TIMEOUT
             )
             check_response(response)
+            problems = contract_of(self.base_url, self.session).problems(response)
+            assert not problems, f"the response is not as the document says: {problems}"
             if (method, path, response.status_code) == ("POST", "/todos", 201):
                 self.created.append(response.json()["id"])
             if response.status_code not in (429, 503) or attempt >= RETRIES:

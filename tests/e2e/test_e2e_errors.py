@@ -214,6 +214,36 @@ def test_body_declared_as_not_json_is_400_or_415_and_writes_nothing(api: Api, co
     assert title not in titles(api)
 
 
+@pytest.mark.parametrize("charset", ["iso-8859-1", "windows-1252"])
+def test_body_in_another_charset_than_utf8_is_415_and_writes_nothing(api: Api, charset: str) -> None:
+    title = unique("café")
+    latin1 = json.dumps({"title": title}, ensure_ascii=False).encode("latin-1")
+    headers = {"Content-Type": f"application/json; charset={charset}"}
+    response = api.request("POST", "/todos", data=latin1, headers=headers)
+    assert response.status_code == 415, response.text
+    todo = api.create()
+    response = api.request("PATCH", f"/todos/{todo['id']}", data=latin1, headers=headers)
+    assert response.status_code == 415, response.text
+    assert api.get(todo["id"]) == todo
+    assert title not in titles(api)
+
+
+def test_utf8_declared_as_such_is_accepted(api: Api) -> None:
+    title = unique("café")
+    data = json.dumps({"title": title}, ensure_ascii=False).encode("utf-8")
+    response = api.request("POST", "/todos", data=data, headers={"Content-Type": "application/json; charset=UTF-8"})
+    assert response.status_code == 201, response.text
+    assert response.json()["title"] == title
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+def test_a_wrong_type_is_reported_at_the_field(api: Api, method: str) -> None:
+    path = "/todos" if method == "POST" else f"/todos/{api.create()['id']}"
+    response = api.request(method, path, {"title": 5})
+    assert response.status_code == 400, response.text
+    assert [detail["loc"] for detail in response.json()["details"]] == [["body", "title"]]
+
+
 @pytest.mark.parametrize("method", ["HEAD", "OPTIONS"])
 @pytest.mark.parametrize("path", ["/", "/todos", "/todos/{id}", "/activity"])
 def test_methods_outside_the_contract_are_no_server_error(api: Api, method: str, path: str) -> None:

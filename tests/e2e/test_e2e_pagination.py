@@ -43,6 +43,14 @@ def test_walk_with_limit_3_returns_each_todo_once_oldest_first(api: Api) -> None
     assert len(listed) == len(set(listed))
 
 
+def test_a_full_last_page_has_no_cursor(api: Api) -> None:
+    total = len(api.all_items())
+    for _ in range(3 + (3 - total % 3) % 3):  # at least one more page, and a multiple of 3 in all
+        api.create()
+    pages = walk(api, 3)
+    assert [len(items) for items in pages] == [3] * len(pages), "an empty page after a full last one"
+
+
 def test_limit_1_and_100_are_valid(api: Api) -> None:
     api.create()
     for limit in ("1", "100"):

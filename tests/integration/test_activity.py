@@ -213,6 +213,14 @@ class TestListActivity:
                 break
         assert seen == [t.id for t in reversed(todos)]
 
+    def test_a_full_last_page_has_no_cursor(self, api, consume):
+        self.seed(consume, "acme", 6)
+        first = api("GET", "/activity", query={"limit": "3"}).body
+        assert len(first["items"]) == 3
+        last = api("GET", "/activity", query={"limit": "3", "cursor": first["next_cursor"]}).body
+        assert len(last["items"]) == 3
+        assert last["next_cursor"] is None
+
     def test_cursor_is_bound_to_tenant_and_tamper_proof(self, api, consume):
         self.seed(consume, "acme", 3)
         cursor = api("GET", "/activity", query={"limit": "1"}).body["next_cursor"]

@@ -77,12 +77,16 @@ def test_an_authorizer_failure_is_a_500_not_retryable_storage_trouble(prod):
     assert "gatewayresponse.header.Retry-After" not in failure.get("responseParameters", {})
 
 
+# What API Gateway puts for the variables that are always numbers (unquoted in the format).
+NUMBERS = {"status": "404", "responseLatency": "12"}
+
+
 def _access_log_line(stage_props: dict[str, Any], **values: str) -> dict[str, Any]:
     """The stage's access log format with `$context.<name>` replaced as API Gateway would."""
     line = stage_props["AccessLogSetting"]["Format"]
 
     def value(match: re.Match[str]) -> str:
-        return values.get(match.group(1), "-")
+        return values.get(match.group(1), NUMBERS.get(match.group(1), "-"))
 
     parsed: dict[str, Any] = json.loads(re.sub(r"\$context\.([A-Za-z.]+)", value, line))
     return parsed
@@ -142,3 +146,50 @@ def test_tracing_is_a_parameter_and_off_by_default():
         }, name
     stage = next(iter(_of_type(cfn["Resources"], "AWS::ApiGateway::Stage").values()))
     assert stage["Properties"]["TracingEnabled"] == {"Fn::If": ["TracingEnabled", True, False]}
+
+
+def _query_fields(query: str) -> set[str]:
+    """The log fields a Logs Insights query reads: grouped by, aggregated, filtered."""
+    fields: set[str] = set()
+    for group in re.findall(r"\bby ([\w, ]+?)\s*(?:\||$)", query):
+        fields |= {name.strip() for name in group.split(",")}
+    fields |= set(re.findall(r"\bpct\((\w+),", query))
+    fields |= set(re.findall(r"\bfilter (\w+)", query))
+    return fields
+
+
+def test_saved_queries_give_requests_errors_and_latency_per_tenant_and_route(prod):
+    stage = prod["TodoApiStage"]["Properties"]
+    line = _access_log_line(stage, **{"authorizer.tenant": "acme"})
+    assert (line["status"], line["responseLatency"]) == (404, 12)  # numbers, so that Insights can compare them
+    queries = {
+        res["Properties"]["Name"]["Fn::Sub"].split("/")[-1]: res["Properties"]
+        for res in _of_type(prod, "AWS::Logs::QueryDefinition").values()
+    }
+    assert set(queries) == {
+        "requests-per-tenant-and-route",
+        "errors-per-tenant-and-route",
+        "latency-per-tenant-and-route",
+    }
+    for name, query in queries.items():
+        assert query["LogGroupNames"] == [{"Ref": "ApiAccessLogGroup"}], name
+        fields = _query_fields(query["QueryString"])
+        assert {"tenant", "httpMethod", "resourcePath"} <= fields, name
+        assert fields <= set(line), (name, fields - set(line))
+    assert "filter status >= 400" in queries["errors-per-tenant-and-route"]["QueryString"]
+    latency = queries["latency-per-tenant-and-route"]["QueryString"]
+    assert "pct(responseLatency, 50)" in latency
+    assert "pct(responseLatency, 99)" in latency
+
+
+def test_the_dashboard_shows_the_per_tenant_figures(prod):
+    body = prod["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(re.sub(r"\$\{([^}]+)\}", r"<\1>", body))["widgets"]
+    logs = [w["properties"] for w in widgets if w["type"] == "log"]
+    line = _access_log_line(prod["TodoApiStage"]["Properties"])
+    assert len(logs) == 2
+    for widget in logs:
+        assert widget["query"].startswith("SOURCE '<ApiAccessLogGroup>' | ")
+        assert {"tenant", "httpMethod", "resourcePath"} <= _query_fields(widget["query"]) <= set(line)
+    assert any("pct(responseLatency, 99)" in w["query"] for w in logs)
+    assert any("filter status >= 400" in w["query"] for w in logs)

@@ -41,11 +41,52 @@ def test_key_routes_are_secured_and_errors_documented():
                 for status in ("400", "401", "503"):
                     assert op["responses"][status]["content"]["application/json"]["schema"] == ERROR_SCHEMA
             else:
-                assert "security" not in op, (method, path)
+                assert op["security"] == [], (method, path)  # public, even under a document-wide requirement
     item_ops = document["paths"]["/todos/{todo_id}"]
     assert {"404", "412"} <= set(item_ops["put"]["responses"])
     assert {"404", "412"} <= set(item_ops["delete"]["responses"])
     assert {"409", "413", "422"} <= set(document["paths"]["/todos"]["post"]["responses"])
+
+
+def test_only_statuses_the_server_sends():
+    document = json.loads(render())
+    text = json.dumps(document)
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        assert name not in document["components"]["schemas"]
+        assert f"#/components/schemas/{name}" not in text
+    with_422 = {(m, p) for p, ops in document["paths"].items() for m, op in ops.items() if "422" in op["responses"]}
+    assert with_422 == {("post", "/todos")}  # an Idempotency-Key reused with another body
+    assert document["paths"]["/todos"]["post"]["responses"]["422"]["content"]["application/json"]["schema"] == (
+        ERROR_SCHEMA
+    )
+
+
+def test_response_headers_are_documented():
+    paths = json.loads(render())["paths"]
+    assert set(paths["/todos"]["post"]["responses"]["201"]["headers"]) == {"Location"}
+    item = paths["/todos/{todo_id}"]["get"]["responses"]
+    assert set(item["200"]["headers"]) == set(item["304"]["headers"]) == {"ETag"}
+    for path, ops in paths.items():
+        for method, op in ops.items():
+            for status in {"409", "429", "503"} & set(op["responses"]):
+                assert set(op["responses"][status]["headers"]) == {"Retry-After"}, (method, path, status)
+            assert "429" in op["responses"], (method, path)  # the stage's throttle applies to every route
+
+
+def test_every_operation_is_described_and_tagged_with_a_declared_tag():
+    document = json.loads(render())
+    declared = {tag["name"] for tag in document["tags"]}
+    assert document["info"]["contact"]["name"]
+    assert document["info"]["license"]["identifier"]
+    for path, ops in document["paths"].items():
+        for method, op in ops.items():
+            assert op["description"].strip(), (method, path)
+            assert set(op["tags"]) <= declared, (method, path)
+
+
+def test_error_details_are_documented():
+    schemas = json.loads(render())["components"]["schemas"]
+    assert set(schemas["ErrorDetail"]["required"]) == {"loc", "msg", "type"}
 
 
 def test_strict_body_schemas():

@@ -1,5 +1,7 @@
 """Pagination: every matching todo exactly once, in order, pages full (hypothesis)."""
 
+import math
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,6 +50,15 @@ def test_every_item_exactly_once_in_order_pages_full(api, aws, flags, limit, com
     assert seen == expected
     assert all(len(page) == limit for page in pages[:-1])
     assert len(pages[-1]) <= limit
+    # No empty last page: a full page that ends the list says so with a null cursor.
+    assert len(pages) == max(1, math.ceil(len(expected) / limit))
+
+
+def test_nine_todos_at_three_a_page_are_three_pages(api):
+    for i in range(9):
+        assert api("POST", "/todos", {"title": f"todo {i}"}).status == 201
+    pages = walk(api, 3)
+    assert [len(page) for page in pages] == [3, 3, 3]
 
 
 def _body(i, flag):

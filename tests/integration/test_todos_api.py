@@ -128,6 +128,43 @@ class TestErrors:
         assert reply.status == 400
         assert stored_todos(aws) == []
 
+    @pytest.mark.parametrize("charset", ["iso-8859-1", "ISO-8859-1", "utf-16", '"windows-1252"', "us-ascii"])
+    def test_a_charset_other_than_utf8_is_415(self, api, aws, charset):
+        latin1 = base64.b64encode('{"title": "café"}'.encode("latin-1")).decode()
+        headers = {"Content-Type": f"application/json; charset={charset}"}
+        todo = new(api)
+        for method, path in (("POST", "/todos"), ("PATCH", f"/todos/{todo['id']}"), ("PUT", f"/todos/{todo['id']}")):
+            reply = api(method, path, raw_body=latin1, base64=True, headers=headers)
+            assert reply.status == 415, (method, reply.body)
+            assert reply.body == {"error": "Content-Type must be application/json, in UTF-8"}
+        assert [t["title"]["S"] for t in stored_todos(aws)] == [todo["title"]]
+
+    @pytest.mark.parametrize("charset", ["utf-8", "UTF-8", '"utf-8"', "utf8"])
+    def test_utf8_declared_is_accepted(self, api, aws, charset):
+        reply = api(
+            "POST", "/todos", {"title": "café"}, headers={"Content-Type": f"application/json; charset={charset}"}
+        )
+        assert reply.status == 201, reply.body
+        assert reply.body["title"] == "café"
+
+    @pytest.mark.parametrize(
+        ("raw", "loc", "kind"),
+        [
+            ('{"title": 5}', ["body", "title"], "string_type"),
+            ('{"title": null}', ["body", "title"], "string_type"),
+            ('{"title": ""}', ["body", "title"], "string_too_short"),
+            ('{"title": "   "}', ["body", "title"], "value_error"),
+            ('{"title": "ok", "completed": "true"}', ["body", "completed"], "bool_type"),
+            ('{"title": "ok", "completed": null}', ["body", "completed"], "bool_type"),
+        ],
+    )
+    def test_the_same_clean_details_on_post_put_and_patch(self, api, raw, loc, kind):
+        todo = new(api)
+        for method, path in (("POST", "/todos"), ("PUT", f"/todos/{todo['id']}"), ("PATCH", f"/todos/{todo['id']}")):
+            reply = api(method, path, raw_body=raw)
+            assert reply.status == 400, (method, reply.body)
+            assert [(d["loc"], d["type"]) for d in reply.body["details"]] == [(loc, kind)], (method, reply.body)
+
     def test_validation_error_has_details(self, api):
         reply = api("POST", "/todos", {"title": "ok", "completed": "true"})
         assert reply.status == 400

@@ -74,7 +74,10 @@ class DynamoDBActivityStore:
         return True
 
     def list(self, tenant: str, limit: int, after_id: str | None) -> tuple[list[ActivityEvent], str | None]:
-        """One Query, newest first; returns the page and the event id to continue after, if any."""
+        """One Query, newest first; returns the page and the event id to continue after, if any.
+
+        One item more than the page is read (never returned): it tells whether another page follows.
+        """
         pk = s(activity_pk(tenant))
         start: dict[str, Any] = {"ExclusiveStartKey": {"PK": pk, "SK": s(event_sk(after_id))}} if after_id else {}
         with STORE_ERRORS:
@@ -83,10 +86,10 @@ class DynamoDBActivityStore:
                 KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
                 ExpressionAttributeValues={":pk": pk, ":prefix": s("EVENT#")},
                 ScanIndexForward=False,
-                Limit=limit,
+                Limit=limit + 1,
                 ConsistentRead=True,
                 **start,
             )
-        items = [ActivityEvent.model_validate_json(string(item, "event")) for item in result.get("Items", [])]
-        last = result.get("LastEvaluatedKey")
-        return items, (string(last, "SK").removeprefix("EVENT#") if last else None)
+        found = result.get("Items", [])
+        items = [ActivityEvent.model_validate_json(string(item, "event")) for item in found[:limit]]
+        return items, (string(found[limit - 1], "SK").removeprefix("EVENT#") if len(found) > limit else None)

@@ -307,7 +307,12 @@ class DynamoDBTodoStore:
     def list(
         self, tenant: str, limit: int, after_id: str | None, completed: bool | None
     ) -> tuple[list[Todo], str | None]:
-        """One Query, oldest first; returns the page and the id to continue after, if any."""
+        """One Query, oldest first; returns the page and the id to continue after, if any.
+
+        It asks for one item more than the page holds: that item is read but never returned, and
+        tells whether another page follows, so the last page has no cursor (DynamoDB's own
+        `LastEvaluatedKey` is set whenever the limit is reached, even when nothing follows).
+        """
         pk = s(tenant_pk(tenant))
         start: dict[str, Any] = {}
         if completed is None:
@@ -332,7 +337,6 @@ class DynamoDBTodoStore:
                     }
                 }
         with STORE_ERRORS:
-            result = self._client.query(TableName=self._table, Limit=limit, ConsistentRead=True, **query, **start)
-        todos = [from_item(item) for item in result.get("Items", [])]
-        last = result.get("LastEvaluatedKey")
-        return todos, (str(last["SK"]["S"]).removeprefix("TODO#") if last else None)
+            result = self._client.query(TableName=self._table, Limit=limit + 1, ConsistentRead=True, **query, **start)
+        todos = [from_item(item) for item in result.get("Items", [])[:limit]]
+        return todos, (todos[-1].id if len(result.get("Items", [])) > limit else None)

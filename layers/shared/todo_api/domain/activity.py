@@ -19,9 +19,9 @@ so the feed lists newest first.
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from todo_api.domain import cursor
 from todo_api.domain.clock import format_timestamp, parse_timestamp
@@ -33,6 +33,12 @@ TRACKED_FIELDS = ("title", "completed")  # what `changes` reports; id, timestamp
 
 EventType = Literal["todo.created", "todo.updated", "todo.completed", "todo.reopened", "todo.deleted"]
 ChangeKind = Literal["INSERT", "MODIFY", "REMOVE"]
+# [old, new]: a pair, documented as an array of exactly two values (`items` for the tools that
+# read no `prefixItems`).
+Change = Annotated[
+    tuple[Any, Any],
+    WithJsonSchema({"type": "array", "items": {}, "minItems": 2, "maxItems": 2, "description": "[old, new]"}),
+]
 
 
 class ActivityEvent(BaseModel):
@@ -40,7 +46,7 @@ class ActivityEvent(BaseModel):
     type: EventType
     todo_id: str
     at: Timestamp
-    changes: dict[str, tuple[Any, Any]] = Field(
+    changes: dict[str, Change] = Field(
         description="Changed fields (title, completed) as [old, new]; null where there is no old or new todo",
         examples=[{"completed": [False, True]}],
     )

@@ -24,7 +24,7 @@ class PayloadTooLarge(TodoError):
 
 
 class UnsupportedMediaType(TodoError):
-    message = "Content-Type must be application/json"
+    message = "Content-Type must be application/json, in UTF-8"
 
 
 class Unauthenticated(TodoError):

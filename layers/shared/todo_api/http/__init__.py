@@ -20,11 +20,12 @@ from todo_api.http.conditional import (
     expected_versions,
 )
 from todo_api.http.entry import entry, logger, metrics
-from todo_api.http.errors import error_response, error_responses
+from todo_api.http.errors import ETAG_HEADER, error_response, error_responses, public_responses
 from todo_api.http.resolver import API_KEY_SCHEME, SECURED, PageCursor, PageLimit, create_app, tenant_of
 
 __all__ = [
     "API_KEY_SCHEME",
+    "ETAG_HEADER",
     "IF_NONE_MATCH_PARAMETER",
     "SECURED",
     "IfMatch",
@@ -39,5 +40,6 @@ __all__ = [
     "expected_versions",
     "logger",
     "metrics",
+    "public_responses",
     "tenant_of",
 ]

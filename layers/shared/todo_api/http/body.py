@@ -15,8 +15,24 @@ JSON_MEDIA_TYPE = "application/json"
 _BODY_METHODS = ("POST", "PUT", "PATCH")  # the routes that read a body
 
 
+def _is_utf8_json(content_type: str) -> bool:
+    """`application/json`, with no charset or `charset=utf-8` (JSON is UTF-8, RFC 8259 section 8.1).
+
+    A body declared in another charset is refused rather than decoded as UTF-8, which would store
+    what the client never sent (Latin-1 `café` as `caf\ufffd`).
+    """
+    media_type, *parameters = content_type.split(";")
+    if media_type.strip().lower() != JSON_MEDIA_TYPE:
+        return False
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return False
+    return True
+
+
 def _json_content_type(event: dict[str, Any]) -> bool:
-    """False when the body is declared as anything but JSON (no Content-Type: JSON, as Powertools reads it).
+    """False when the body is declared as anything but UTF-8 JSON (no Content-Type: JSON, as Powertools reads it).
 
     Media types are case-insensitive; the headers are lowered in place so that Powertools, which
     compares them as they are, reads `Application/JSON` as JSON too.
@@ -26,7 +42,7 @@ def _json_content_type(event: dict[str, Any]) -> bool:
             if name.lower() != "content-type":
                 continue
             values = value if isinstance(value, list) else [value]
-            if any(str(v).split(";", 1)[0].strip().lower() != JSON_MEDIA_TYPE for v in values):
+            if not all(_is_utf8_json(str(v)) for v in values):
                 return False
             event[field][name] = (
                 [str(v).strip().lower() for v in values] if isinstance(value, list) else str(value).strip().lower()

@@ -24,7 +24,7 @@ from todo_api.domain.errors import (
 from todo_api.domain.models import ErrorBody
 
 if TYPE_CHECKING:  # the OpenAPI models cost cold-start time and only matter for the document
-    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 
 logger = Logger(child=True)
 
@@ -57,7 +57,7 @@ _DESCRIPTIONS = {
     409: "A request with the same Idempotency-Key is in progress",
     412: "If-Match does not match the current version",
     413: "Request body over 64 KiB",
-    415: "Content-Type of the body is not application/json",
+    415: "The body is not declared as `application/json` in UTF-8 (no charset, or `charset=utf-8`)",
     422: "Idempotency-Key reused with a different body",
     429: "Throttled, or the key's daily quota is spent (deployed stage only); see Retry-After",
     503: "Storage throttled or unavailable; retry after Retry-After seconds",
@@ -95,10 +95,32 @@ def error_response(error: Exception) -> Response[str]:
     )
 
 
+ETAG_HEADER: "dict[str, OpenAPIResponseHeader]" = {
+    "ETag": {"description": 'The todo\'s version as an entity tag: "3"', "schema": {"type": "string"}}
+}
+RETRY_AFTER_HEADER: "dict[str, OpenAPIResponseHeader]" = {
+    "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer", "minimum": 0}}
+}
+_RETRIED = (409, 429, 503)  # the statuses that carry Retry-After (429 from the gateway)
+
+
 def error_responses(*statuses: int) -> "dict[int, OpenAPIResponse]":
     """OpenAPI `responses` entries for the given error statuses (the gateway's and 400, 503 always apply)."""
     codes = sorted({*statuses, 400, 401, 403, 429, 503})
+    responses: dict[int, OpenAPIResponse] = {}
+    for code in codes:
+        responses[code] = {"description": _DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorBody}}}
+        if code in _RETRIED:
+            responses[code]["headers"] = dict(RETRY_AFTER_HEADER)
+    return responses
+
+
+def public_responses() -> "dict[int, OpenAPIResponse]":
+    """The errors a route without a key can meet: the stage's throttle (429) only."""
     return {
-        code: {"description": _DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorBody}}}
-        for code in codes
+        429: {
+            "description": _DESCRIPTIONS[429],
+            "content": {"application/json": {"model": ErrorBody}},
+            "headers": dict(RETRY_AFTER_HEADER),
+        }
     }
