@@ -147,13 +147,9 @@ def started(workdir: Path, architecture: str, timeout: int) -> Iterator[Local]:
         yield Local(ddb, bus, tables, env_file, options)
 
 
-def free_port() -> int:
-    return dynamodb.free_port()
-
-
 @contextlib.contextmanager
 def start_api(local: Local, workdir: Path, wait_s: float = 300.0) -> Iterator[str]:
-    port = free_port()
+    port = dynamodb.free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = workdir / "start-api.log"
     command = [str(SAM), "local", "start-api", "--port", str(port), *local.sam_options]
