@@ -27,7 +27,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
 .PHONY: install node-tools lint-openapi test lint scan typecheck unit start invoke key revoke-key events openapi build \
-	build-or-skip bench e2e sam-local-e2e usage check-deep dynamodb-local clean
+	build-or-skip bench e2e sam-local-e2e sam-local-deps usage check-deep dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -125,6 +125,11 @@ SAM_LOCAL_TIMEOUT ?= 30
 sam-local-e2e: $(STAMP) $(DDB_JAR)
 	$(if $(filter existing,$(SAM_LOCAL_BUILD)),,$(MAKE) --no-print-directory build ARCHITECTURE=$(SAM_LOCAL_ARCH))
 	$(BIN)/python -m devtools.sam_local --architecture $(SAM_LOCAL_ARCH) --timeout $(SAM_LOCAL_TIMEOUT)
+
+# What env.json points sam local at, in the foreground: DynamoDB Local on 8000 (tables, keys of
+# TODO_LOCAL_API_KEYS, default demo:local-dev-key) and the PutEvents endpoint on 4010.
+sam-local-deps: $(STAMP) $(DDB_JAR)
+	$(BIN)/python -m devtools.sam_local deps
 
 # Requests, errors and p50/p99 latency per tenant and route from make start's request log (LOG=...).
 usage: $(STAMP)

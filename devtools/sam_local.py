@@ -1,6 +1,11 @@
 """`make sam-local-e2e`: the end-to-end suite through SAM CLI's own emulator, and every function on its event.
 
-    python -m devtools.sam_local [--architecture x86_64] [--timeout 30] [--keep-going]
+    python -m devtools.sam_local [--architecture x86_64] [--timeout 30] [-- pytest options]
+    python -m devtools.sam_local deps [--port 8000] [--events-port 4010]   # make sam-local-deps
+
+`deps` starts, in the foreground, what `env.json` points `sam local` at: DynamoDB Local on port 8000
+(data in .local/sam-local-dynamodb, the template's tables, the keys of TODO_LOCAL_API_KEYS, default
+`demo:local-dev-key`) and the PutEvents endpoint on port 4010, printing each event; Ctrl-C stops both.
 
 Needs Docker (and the build in `.aws-sam/build`, which `make sam-local-e2e` makes first unless
 SAM_LOCAL_BUILD=existing). It starts, each on a free port:
@@ -97,11 +102,11 @@ def docker_host_address(options: list[str]) -> str:
 
 
 @contextlib.contextmanager
-def reachable_bus(path: Path, host: str) -> Iterator[LocalEventBus]:
+def reachable_bus(path: Path, host: str, port: int = 0, echo: bool = False) -> Iterator[Any]:
     """The local PutEvents endpoint where the containers reach it (LocalEventBus listens on 127.0.0.1)."""
-    bus = LocalEventBus(path)
+    bus = LocalEventBus(path, echo=echo)
     bus._server.server_close()
-    bus._server = ThreadingHTTPServer((host, 0), bus._handler_class())
+    bus._server = ThreadingHTTPServer((host, port), bus._handler_class())
     with bus:
         yield bus
 
@@ -326,7 +331,38 @@ def functions_of_template() -> set[str]:
     return set(re.findall(r"^  (\w+):\n    Type: AWS::Serverless::Function", text, re.MULTILINE))
 
 
+def deps(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.sam_local deps", description="what env.json names")
+    parser.add_argument("--port", type=int, default=8000, help="DynamoDB Local (env.json: 8000)")
+    parser.add_argument("--events-port", type=int, default=4010, help="PutEvents endpoint (env.json: 4010)")
+    parser.add_argument("--host", help="address the containers reach (default: every interface)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    pairs = [pair.split(":", 1) for pair in os.environ.get("TODO_LOCAL_API_KEYS", f"{TENANT}:{KEY}").split(",")]
+    try:
+        with dynamodb.DynamoDBLocal(ROOT / ".local" / "sam-local-dynamodb", args.port) as ddb:
+            tables = dynamodb.ensure_tables(ddb.endpoint)
+            keys = DynamoDBKeyStore(dynamodb.client(ddb.endpoint), tables["TodoTable"])
+            for tenant, key in pairs:
+                keys.add(tenant.strip(), key.strip())
+            with reachable_bus(ROOT / ".local" / "events.jsonl", args.host or "0.0.0.0", args.events_port, echo=True):  # noqa: S104
+                print(
+                    f"DynamoDB Local on port {args.port} (keys: {', '.join(t for t, _ in pairs)}), PutEvents endpoint"
+                    f" on port {args.events_port}; run sam local start-api (or invoke) now. Ctrl-C stops both.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                while ddb.process is not None and ddb.process.poll() is None:
+                    time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["deps"]:
+        return deps(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m devtools.sam_local", description=__doc__.splitlines()[0])
     parser.add_argument("--architecture", default="x86_64", choices=["arm64", "x86_64"])
     parser.add_argument("--timeout", type=int, default=30, help="the functions' Timeout under the emulator (s)")
