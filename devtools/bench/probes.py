@@ -50,8 +50,10 @@ fake = FakeDynamoDB()
 import app
 
 
-sys.path.append({root!r})  # last: only the project's own Lambda context stand-in comes from there
+sys.path.append({root!r})  # only for the project's own Lambda context stand-in, then gone again
 from devtools.local.context import LambdaContext
+
+sys.path.remove({root!r})
 
 context = LambdaContext("bench", 512, 10)
 event = json.load(open({event!r}))

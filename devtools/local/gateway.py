@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import quote
 
 from flask import Flask, Response, g, request
 from samcli.local.apigw.authorizers.lambda_authorizer import LambdaAuthorizer
@@ -27,6 +28,11 @@ from samcli.local.apigw.route import Route
 from devtools.local.environment import apply_environment, function_environment
 from devtools.local.runner import FunctionError, InProcessLambdaRunner, purge_modules
 from devtools.local.template import LocalServerError, LocalTemplate
+
+
+def escaped(text: str) -> str:
+    """`text` with every space, control or non-ASCII character percent-encoded (safe for one log line)."""
+    return quote(text, safe="/?&=:;,@!$'()*+~%#[]")
 
 
 class _QuietDenials(logging.Filter):
@@ -133,11 +139,20 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
     def _start_timer() -> None:
         g.started = time.perf_counter()
         g.function = "-"
+        g.tenant = None
 
     def _log_request(self, response: Response) -> Response:
+        """One line per request: `<method> <path> <status> <function> <ms>ms [tenant=<tenant>]`.
+
+        The path is logged as sent, percent-encoded, so that no character of it (a newline, a space)
+        can end the line or forge fields of another one.
+        """
         millis = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        path = request.full_path.rstrip("?")
-        self.log(f"{request.method} {path} {response.status_code} {g.get('function')} {millis:.0f}ms")
+        path = escaped(request.full_path.rstrip("?"))
+        line = f"{request.method} {path} {response.status_code} {g.get('function')} {millis:.0f}ms"
+        if g.get("tenant"):
+            line += f" tenant={escaped(str(g.tenant))}"
+        self.log(line)
         return response
 
     # -- responses
@@ -214,7 +229,9 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         self, lambda_function_name: str, event: dict[str, Any], tenant_id: str | None = None
     ) -> str | bytes:
         pending = getattr(self._local, "auth", None)
-        if pending is None:
+        if pending is None:  # the route's function: its event carries the authorizer's context
+            authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+            g.tenant = authorizer.get("tenant") if isinstance(authorizer, dict) else None
             return cast(str | bytes, super()._invoke_lambda_function(lambda_function_name, event, tenant_id))
         self._local.auth = None  # only the authorizer's own invocation is cached
         key, ttl = pending

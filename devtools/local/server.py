@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from contextlib import ExitStack
 from typing import Any
 
@@ -38,22 +39,34 @@ def main() -> int:
     try:
         pairs = store.configured_keys()
         with store.serving() as endpoint, LocalEventBus(store.events_file()) as bus, ExitStack() as pollers:
+            requests_log = pollers.enter_context(store.requests_log().open("a", encoding="utf-8"))
+            lock = threading.Lock()
+
+            def log(line: str) -> None:  # stderr, and the file `make usage` reads
+                print(line, file=sys.stderr, flush=True)
+                with lock:
+                    requests_log.write(line + "\n")
+                    requests_log.flush()
+
             gateway = build_gateway(
-                TEMPLATE, endpoint, port=port, extra_env={"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint}
+                TEMPLATE, endpoint, port=port, log=log, extra_env={"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint}
             )
             store.provision_keys(endpoint, pairs)
             for poller in stream_pollers(gateway.template, gateway.runner, endpoint):
                 pollers.enter_context(poller)
             server = make_server(host, port, gateway.app, threaded=True)
             url = f"http://{host}:{port}"
-            key = pairs[0][1] if pairs else "<no key: set TODO_LOCAL_API_KEYS>"
+            # Keys are secrets: the banner names the tenants, and shows only the README's demo key.
+            demo = [k for t, k in pairs if f"{t}:{k}" == store.DEFAULT_KEYS]
+            key = demo[0] if demo else "<a key of TODO_LOCAL_API_KEYS>"
             print(
                 f"To-Do API on {url}  (DynamoDB Local on {endpoint}; Ctrl-C to stop)\n"
-                f"  tenants and keys: {', '.join(f'{t}:{k}' for t, k in pairs)}\n"
+                f"  tenants: {', '.join(t for t, _ in pairs) or '(none: set TODO_LOCAL_API_KEYS)'}\n"
                 f"  try: curl -s -H 'x-api-key: {key}' -H 'content-type: application/json' "
                 f'-d \'{{"title": "Read a book"}}\' {url}/todos\n'
                 f"       curl -s -H 'x-api-key: {key}' {url}/todos\n"
-                f"  docs: {url}/docs    published events: tail -f {store.events_file()}",
+                f"  docs: {url}/docs    published events: tail -f {store.events_file()}\n"
+                f"  request log: {store.requests_log()} (make usage)",
                 flush=True,
             )
             try:

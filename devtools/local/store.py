@@ -40,6 +40,13 @@ def events_file() -> Path:
     return dynamodb.LOCAL_DIR / "events.jsonl"
 
 
+def requests_log() -> Path:
+    """Where the server appends its request log (what `make usage` reads)."""
+    if "DYNAMODB_LOCAL_DIR" in os.environ:
+        return data_dir() / "requests.log"
+    return dynamodb.LOCAL_DIR / "requests.log"
+
+
 def published_endpoint() -> str | None:
     """The endpoint of the data folder's running DynamoDB Local, if one answers there."""
     path = endpoint_file()

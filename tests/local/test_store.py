@@ -57,3 +57,10 @@ def test_keys_made_before_and_while_the_server_runs_are_its_keys(tmp_path: Path)
         with urllib.request.urlopen(request, timeout=30) as response:
             titles = [item["title"] for item in json.loads(response.read())["items"]]
         assert titles == ["made by make invoke"]
+    requests = (tmp_path / "requests.log").read_text(encoding="utf-8").splitlines()
+    assert any(
+        line.startswith("GET /todos 200 ListTodosFunction ") and line.endswith(" tenant=acme") for line in requests
+    )
+    banner = server.log.read_text(encoding="utf-8")
+    assert "tenants: demo" in banner
+    assert "demo-key-store-test" not in banner  # a key of TODO_LOCAL_API_KEYS is never printed
