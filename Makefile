@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 SCAN_VENV := .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed
 SCAN_TEMPLATE := .aws-sam/scan/template.json
+# mutmut lives in its own venv too: it needs a newer click than aws-sam-cli pins.
+MUT_VENV := .venv-mutation
+MUT_STAMP := $(MUT_VENV)/.installed
 # sam build needs python3.13 itself (the functions' runtime): the newest of pyenv's 3.13 versions,
 # else a python3.13 on PATH, else uv's (`uv python find 3.13`). pyenv's shim does not count.
 PY313_DIR ?= $(shell for d in $$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/3.13*/bin 2>/dev/null | sort -V | tail -1) \
@@ -27,7 +30,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
 .PHONY: install node-tools lint-openapi test lint scan typecheck unit start invoke key revoke-key events openapi build \
-	build-or-skip bench e2e sam-local-e2e sam-local-deps usage check-deep dynamodb-local clean
+	build-or-skip bench e2e sam-local-e2e sam-local-deps usage check-deep mutation dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +64,12 @@ $(SCAN_STAMP): requirements/scan.lock.txt
 	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/scan.lock.txt
 	touch $(SCAN_STAMP)
+
+$(MUT_STAMP): requirements/dev.lock.txt requirements/mutation.lock.txt
+	test -x $(MUT_VENV)/bin/python || $(PYTHON) -m venv $(MUT_VENV)
+	$(MUT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock.txt
+	$(MUT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/mutation.lock.txt
+	touch $(MUT_STAMP)
 
 lint: $(STAMP) scan lint-openapi
 	$(BIN)/ruff check .
@@ -137,8 +146,18 @@ usage: $(STAMP)
 
 # The reliability suite at depth (make test runs its bounded version): >= 1000 fuzzed cases,
 # 3000 malformed requests, 8 x 60 If-Match races and 5000 requests of load (about 2 minutes).
+# Then the whole suite once in a random order (its seed printed: `-p random_order
+# --random-order-seed=<seed>` repeats it), and mutation testing.
 check-deep: $(STAMP) $(DDB_JAR)
 	TODO_DEEP=1 $(BIN)/pytest tests/reliability
+	$(BIN)/pytest --random-order
+	$(MAKE) mutation
+
+# Mutants of the shipped package against the in-process tests: the score per module, and a failure
+# if a module of the domain, the adapters or the http layer kills fewer than MUTATION_GOAL percent.
+MUTATION_GOAL ?= 90
+mutation: $(MUT_STAMP)
+	$(MUT_VENV)/bin/python -m devtools.mutation --goal $(MUTATION_GOAL)
 
 # Performance figures (table + $$BENCH_JSON, default .bench/results.json); QUICK=1 is CI's short run.
 bench: build $(DDB_JAR)
@@ -158,4 +177,4 @@ revoke-key: $(STAMP)
 	$(BIN)/python -m devtools.keys revoke --key "$(KEY)"
 
 clean:
-	rm -rf $(VENV) $(SCAN_VENV) .aws-sam .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) $(MUT_VENV) .aws-sam .bench .pytest_cache .mypy_cache .ruff_cache

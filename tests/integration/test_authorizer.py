@@ -63,7 +63,10 @@ def test_key_and_usage_key_are_not_logged(aws, functions):
     key_store().add("initech", "initech-key-1", UsageKey("a1b2c3", "usage-" * 8))
     logger = functions["AuthorizerFunction"].logger
     level, logs = logger.log_level, io.StringIO()
-    stream = logger.registered_handler.setStream(logs)
+    # Swapped without setStream(), which would flush the old stream: a capture an earlier pytest
+    # session in this process has closed.
+    handler = logger.registered_handler
+    stream, handler.stream = handler.stream, logs
     logger.setLevel("DEBUG")
     try:
         with pytest.raises(Exception, match="Unauthorized"):
@@ -72,7 +75,7 @@ def test_key_and_usage_key_are_not_logged(aws, functions):
         authorize(functions, "initech-key-1")
     finally:
         logger.setLevel(level)
-        logger.registered_handler.setStream(stream)
+        handler.stream = stream
     assert "access denied" in logs.getvalue()
     for secret in ("secret-never-logged", KEYS["acme"], "initech-key-1", "usage-" * 8):
         assert secret not in logs.getvalue()

@@ -18,6 +18,7 @@ import pytest
 from devtools import dynamodb_local
 from devtools.local_server import LocalServerError, function_environment, parse_keys
 from tests.local.conftest import ROOT, TEMPLATE
+from tests.processes import processes_mentioning
 
 
 def test_tables_match_the_template(ddb: dynamodb_local.DynamoDBLocal) -> None:
@@ -60,18 +61,6 @@ def test_missing_java_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr("devtools.dynamodb_local.shutil.which", lambda _name: None)
     with pytest.raises(dynamodb_local.DynamoDBLocalError, match="openjdk-17-jre-headless"):
         dynamodb_local.ensure_installed()
-
-
-def processes_mentioning(text: str) -> list[int]:
-    """Pids whose command line contains `text` (Linux /proc)."""
-    pids = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if text.encode() in cmdline.read_bytes():
-                pids.append(int(cmdline.parent.name))
-        except OSError:
-            continue
-    return pids
 
 
 def test_stop_kills_the_process_group(tmp_path: Path) -> None:

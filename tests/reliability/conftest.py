@@ -93,6 +93,23 @@ class Server:
             sent["x-api-key"] = self.keys[tenant]
         return self.session().request(method, self.url + path, json=json, headers=sent, params=params, timeout=30)
 
+    def all_todos(self, tenant: str | None = TENANT_A, **params: str) -> list[dict[str, Any]]:
+        """Every todo of `tenant` (with `params` as filters), following `next_cursor` to the end.
+
+        Tenants are shared by the tests of a session, so a check that a todo is listed must look at
+        every page, not the first: what else the tenant holds depends on which tests ran before.
+        """
+        todos: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            query = {"limit": "100", **params, **({"cursor": cursor} if cursor else {})}
+            reply = self.call("GET", "/todos", tenant, params=query)
+            assert reply.status_code == 200, reply.text
+            page = reply.json()
+            todos += page["items"]
+            if not (cursor := page["next_cursor"]):
+                return todos
+
     def log_offset(self) -> int:
         return self.log.stat().st_size
 

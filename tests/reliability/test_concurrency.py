@@ -71,8 +71,10 @@ def test_if_match_races_lose_no_update(server: Server, figures) -> None:
     assert final["completed"] == ((wins[-1].thread + wins[-1].round) % 2 == 0)
     assert statuses[412] > 0, "no race happened: the test proved nothing"
     # The completed filter sees the todo exactly where its last write put it.
-    listed = server.call("GET", "/todos", params={"completed": str(final["completed"]).lower(), "limit": "100"})
-    assert todo["id"] in [t["id"] for t in listed.json()["items"]]
+    listed = server.all_todos(completed=str(final["completed"]).lower())
+    unlisted = server.all_todos(completed=str(not final["completed"]).lower())
+    assert todo["id"] in [t["id"] for t in listed]
+    assert todo["id"] not in [t["id"] for t in unlisted]
 
 
 def test_conditional_delete_race_has_one_winner(server: Server, figures) -> None:
@@ -105,13 +107,7 @@ def test_concurrent_creates_with_one_idempotency_key_create_one_todo(server: Ser
         replies = list(pool.map(create, range(THREADS)))
     statuses = Counter(status for status, _ in replies)
     ids = {todo_id for status, todo_id in replies if status == 201}
-    matching = []
-    cursor = None
-    while True:
-        page = server.call("GET", "/todos", params={"limit": "100", **({"cursor": cursor} if cursor else {})}).json()
-        matching += [t["id"] for t in page["items"] if t["title"] == title]
-        if not (cursor := page["next_cursor"]):
-            break
+    matching = [t["id"] for t in server.all_todos() if t["title"] == title]
     figures("concurrent creates with one Idempotency-Key", f"{dict(statuses)}, todos created: {len(matching)}")
     assert set(statuses) <= {201, 409}, statuses  # 409: the first is still in progress (Retry-After)
     assert len(ids) == 1

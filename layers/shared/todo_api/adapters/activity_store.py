@@ -5,6 +5,8 @@
 | activity event | `ACTIVITY#<tenant>` | `EVENT#<event id>` |
 """
 
+from __future__ import annotations
+
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +38,7 @@ def _body(event: ActivityEvent) -> str:
 class DynamoDBActivityStore:
     """The tenant's events, newest first."""
 
-    def __init__(self, client: "DynamoDBClient", table_name: str, retention_days: int | None = None) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int | None = None) -> None:
         self._client = client
         self._table = table_name
         self._retention_seconds = retention_days * 86400 if retention_days else None

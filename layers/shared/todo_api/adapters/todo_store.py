@@ -17,6 +17,8 @@ answered, an `expiration` for the table's TTL). Both land or neither does, so a 
 crash or lost answer either finds the claim (and answers its todo) or finds nothing and creates.
 """
 
+from __future__ import annotations
+
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -109,7 +111,7 @@ _BUSY_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLim
 class DynamoDBTodoStore:
     def __init__(
         self,
-        client: "DynamoDBClient",
+        client: DynamoDBClient,
         table_name: str,
         idempotency_table: str | None = None,
         idempotency_ttl_seconds: int = 86400,
