@@ -728,12 +728,17 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         pairs = parse_keys(os.environ.get("TODO_LOCAL_API_KEYS", DEFAULT_KEYS))
+        from devtools import oidc
         from devtools.local_events import LocalEventBus
 
-        with local_dynamodb() as endpoint, LocalEventBus(events_file()) as bus, ExitStack() as pollers:
-            gateway = build_gateway(
-                TEMPLATE, endpoint, port=port, extra_env={"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint}
-            )
+        with (
+            local_dynamodb() as endpoint,
+            LocalEventBus(events_file()) as bus,
+            oidc.serve_default() as issuer,
+            ExitStack() as pollers,
+        ):
+            extra_env = {"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint, **oidc.environment(issuer.url)}
+            gateway = build_gateway(TEMPLATE, endpoint, port=port, extra_env=extra_env)
             tables = dynamodb_local.table_names(TEMPLATE)
             provision_keys(endpoint, tables["TodoTable"], pairs)
             for poller in stream_pollers(gateway, endpoint):
@@ -747,6 +752,8 @@ def main() -> int:
                 f"  try: curl -s -H 'x-api-key: {key}' -H 'content-type: application/json' "
                 f'-d \'{{"title": "Read a book"}}\' {url}/todos\n'
                 f"       curl -s -H 'x-api-key: {key}' {url}/todos\n"
+                f"  signed-in users: OIDC issuer {issuer.url}; TOKEN=$(make -s token USER=alice | tail -n 1)\n"
+                f'       curl -s -H "Authorization: Bearer $TOKEN" {url}/todos\n'
                 f"  docs: {url}/docs    published events: tail -f {events_file()}",
                 flush=True,
             )
