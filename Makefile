@@ -29,8 +29,8 @@ DDB_JAR := .local/dynamodb-local/2.9.30/DynamoDBLocal.jar
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
-.PHONY: install node-tools lint-openapi test lint scan typecheck unit start invoke key revoke-key events openapi build \
-	build-or-skip bench e2e sam-local-e2e sam-local-deps usage check-deep mutation dynamodb-local clean
+.PHONY: install node-tools lint-openapi test lint scan typecheck unit start invoke key revoke-key token events openapi \
+	build build-or-skip bench e2e sam-local-e2e sam-local-deps usage check-deep mutation dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -175,6 +175,10 @@ key: $(STAMP)
 
 revoke-key: $(STAMP)
 	$(BIN)/python -m devtools.keys revoke --key "$(KEY)"
+
+# An access token of make start's OIDC issuer (signing key under .local/oidc), on the last line.
+token: $(STAMP)
+	$(BIN)/python -m devtools.oidc token --user "$(USER)" $(if $(TENANT),--tenant "$(TENANT)")
 
 clean:
 	rm -rf $(VENV) $(SCAN_VENV) $(MUT_VENV) .aws-sam .bench .pytest_cache .mypy_cache .ruff_cache

@@ -12,15 +12,25 @@ import sys
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Contact, License, SecurityScheme, Tag
+from aws_lambda_powertools.event_handler.openapi.models import (
+    APIKey,
+    APIKeyIn,
+    Contact,
+    HTTPBearer,
+    License,
+    SecurityScheme,
+    Tag,
+)
 
 from devtools.loader import ROOT, ensure_layer_on_path, load_module
 from devtools.local.template import api_functions
 
 TARGET = ROOT / "functions" / "docs" / "openapi.json"
 DESCRIPTION = (
-    "Multi-tenant To-Do API. Every /todos route needs `x-api-key`; all data is scoped to the key's "
-    "tenant. Errors are JSON objects with `error` (and `details` for invalid input)."
+    "Multi-tenant To-Do API. Every /todos and /activity route needs `x-api-key` (machine clients; data "
+    "scoped to the key's tenant) or `Authorization: Bearer <access token>` (signed-in users; data private "
+    "to the user unless a team claim names a tenant). Errors are JSON objects with `error` (and `details` "
+    "for invalid input)."
 )
 TAGS = [
     Tag(name="todos", description="The tenant's todos: create, list, read, update, delete"),
@@ -38,9 +48,15 @@ _POWERTOOLS_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValida
 
 def build() -> dict[str, Any]:
     ensure_layer_on_path()
-    from todo_api.http import API_KEY_SCHEME
+    from todo_api.http import API_KEY_SCHEME, BEARER_SCHEME
 
-    schemes: dict[str, SecurityScheme] = {API_KEY_SCHEME: APIKey(name="x-api-key", in_=APIKeyIn.header)}
+    schemes: dict[str, SecurityScheme] = {
+        API_KEY_SCHEME: APIKey(name="x-api-key", in_=APIKeyIn.header, description="An API key of a tenant"),
+        BEARER_SCHEME: HTTPBearer(
+            bearerFormat="JWT",
+            description="A signed-in user's access token: the stage's Cognito user pool, or `make token` locally",
+        ),
+    }
 
     merge = OpenAPIMerge(
         title="To-Do API",

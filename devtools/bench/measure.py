@@ -26,7 +26,7 @@ from typing import Any
 from devtools.bench import probes
 from devtools.loader import LAYER_DIR, ROOT
 from devtools.local.context import LambdaContext
-from devtools.local.template import project
+from devtools.local.template import document, project
 
 BENCH = ROOT / ".bench"
 BUILD = ROOT / ".aws-sam" / "build"
@@ -82,6 +82,10 @@ def _pip_target(target: Path, *requirements: str) -> None:
     stamp.write_text(wanted)
 
 
+def _requirements(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+
 def _compile313(folder: Path) -> None:
     subprocess.run(
         [python313(), "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(folder)], check=True
@@ -97,16 +101,13 @@ def stage() -> dict[str, Path]:
     runtime = BENCH / "runtime"
     _pip_target(runtime, _pinned("boto3"))
     layer = BENCH / "layer" / "python"
-    requirements = [
-        line.strip()
-        for line in (LAYER_DIR / "requirements.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    _pip_target(layer, *requirements)
+    _pip_target(layer, *_requirements(LAYER_DIR / "requirements.txt"))
     shutil.rmtree(layer / "todo_api", ignore_errors=True)
     shutil.copytree(LAYER_DIR / "todo_api", layer / "todo_api", ignore=shutil.ignore_patterns("__pycache__"))
     _compile313(layer / "todo_api")
-    staged: dict[str, Path] = {"runtime": runtime, "layer": layer}
+    auth_layer = BENCH / "auth-layer" / "python"  # the authorizer's own layer: the JOSE library
+    _pip_target(auth_layer, *_requirements(ROOT / "layers" / "auth" / "requirements.txt"))
+    staged: dict[str, Path] = {"runtime": runtime, "layer": layer, "auth_layer": auth_layer}
     functions = BENCH / "functions"
     shutil.rmtree(functions, ignore_errors=True)
     for function in project().all_functions():
@@ -152,6 +153,29 @@ def init_ratio(staged: dict[str, Path], functions: list[str]) -> tuple[float, st
     per_function = {name: count(staged[name]) for name in functions}
     worst = max(per_function, key=per_function.__getitem__)
     return round(per_function[worst] / baseline, 3), worst, per_function | {"bare": baseline}
+
+
+def authorizer_init_ratio(staged: dict[str, Path], bare: int) -> tuple[float, int]:
+    """The authorizer's import with the JOSE library (both its layers) against the bare boto3 handler."""
+    folder = staged["AuthorizerFunction"]
+    path = [str(folder), str(staged["layer"]), str(staged["auth_layer"]), str(staged["runtime"])]
+    count = instructions(probes.IMPORT_AUTHORIZER.format(path=path), folder)
+    return round(count / bare, 3), count
+
+
+def warm_token(staged: dict[str, Path], count: int, fresh: bool) -> int:
+    """Instructions per warm authorizer call with a bearer token: verified afresh, or remembered."""
+    from joserfc.jwk import RSAKey
+
+    folder = staged["AuthorizerFunction"]
+    path = [str(folder), str(staged["layer"]), str(staged["auth_layer"]), str(staged["runtime"])]
+    key = json.dumps(RSAKey.generate_key(2048, private=True, auto_kid=True).as_dict(private=True))
+
+    def script(n: int) -> str:
+        event = str(EVENTS / "authorizer.json")
+        return probes.WARM_BEARER.format(path=path, root=str(ROOT), key=key, event=event, fresh=fresh, count=n)
+
+    return round((instructions(script(count), folder) - instructions(script(0), folder)) / count)
 
 
 def warm(staged: dict[str, Path], function: str, event: str, count: int, bare: bool = False) -> int:
@@ -283,25 +307,43 @@ def _zip_size(folder: Path) -> int:
     return len(buffer.getvalue())
 
 
-def artifacts(staged: dict[str, Path]) -> tuple[int, int, str]:
-    """Largest function + layer zip, and .py files without a python3.13 .pyc (in the build if any)."""
+def _functions() -> dict[str, Any]:
+    """The template's functions by logical id."""
+    return {k: v for k, v in document()["Resources"].items() if v.get("Type") == "AWS::Serverless::Function"}
+
+
+def _layers_of(function: str) -> list[str]:
+    """Logical ids of a function's layers: the Globals' (SharedLayer) and its own (AuthLayer)."""
+    own = _functions()[function]["Properties"].get("Layers", [])
+    return ["SharedLayer", *(layer["Ref"] for layer in own if isinstance(layer, dict) and "Ref" in layer)]
+
+
+def artifacts(staged: dict[str, Path]) -> tuple[int, int, int, str]:
+    """Largest API function + its layers zipped, the authorizer + its layers, and .py files without
+    a python3.13 .pyc (in the build if any)."""
+    names = list(_functions())
     if BUILD.exists():
         root, where = BUILD, "sam build output (.aws-sam/build)"
-        layer = next(p for p in BUILD.iterdir() if (p / "python").is_dir())
-        functions = [BUILD / f.name for f in project().all_functions() if (BUILD / f.name).exists()]
+        layers = {name: BUILD / name for name in ("SharedLayer", "AuthLayer")}
+        functions = {name: BUILD / name for name in names if (BUILD / name).exists()}
     else:
         root, where = BENCH, "staged copy (no .aws-sam/build: run make build)"
-        layer = staged["layer"].parent
-        functions = [staged[f.name] for f in project().all_functions()]
-    layer_size = _zip_size(layer)
-    largest = max(_zip_size(folder) + layer_size for folder in functions)
+        layers = {"SharedLayer": staged["layer"].parent, "AuthLayer": staged["auth_layer"].parent}
+        functions = {name: staged[name] for name in names}
+    layer_sizes = {name: _zip_size(folder) for name, folder in layers.items()}
+    sizes = {
+        name: _zip_size(folder) + sum(layer_sizes[layer] for layer in _layers_of(name))
+        for name, folder in functions.items()
+    }
+    authorizer = sizes.pop("AuthorizerFunction")
+    largest = max(sizes.values())
     uncompiled = 0
     for source in root.rglob("*.py"):
         if "runtime" in source.relative_to(root).parts[:1]:
             continue
         if not list((source.parent / "__pycache__").glob(f"{source.stem}.cpython-313*.pyc")):
             uncompiled += 1
-    return largest, uncompiled, where
+    return largest, authorizer, uncompiled, where
 
 
 # ------------------------------------------------------------------ local latency
@@ -355,12 +397,22 @@ def run_all(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
         f"bare boto3 handler {counts['bare']:,} instr; worst {worst} {counts[worst]:,}"
     )
 
+    auth_ratio, auth_count = authorizer_init_ratio(staged, counts["bare"])
+    results["authorizer_init_instructions_ratio"] = auth_ratio
+    baselines["authorizer_init_instructions_ratio"] = (
+        f"bare boto3 handler {counts['bare']:,} instr; authorizer + joserfc {auth_count:,}"
+    )
+
     invocations = 20 if quick else 200
     print(f"counting warm invocations x{invocations} (callgrind) ...", flush=True)
     bare = warm(staged, "bare", "get_todo", invocations, bare=True)
     results["warm_get_instructions"] = warm(staged, "GetTodoFunction", "get_todo", invocations)
     results["warm_post_instructions"] = warm(staged, "CreateTodoFunction", "create_todo", invocations)
     baselines["warm_get_instructions"] = baselines["warm_post_instructions"] = f"bare boto3 handler {bare:,}/call"
+    results["warm_token_verify_instructions"] = warm_token(staged, invocations, fresh=True)
+    results["warm_token_cached_instructions"] = warm_token(staged, invocations, fresh=False)
+    baselines["warm_token_verify_instructions"] = "authorizer call, a token not seen yet: RS256 and claims"  # noqa: S105
+    baselines["warm_token_cached_instructions"] = "authorizer call, a token seen before (in-container)"  # noqa: S105
 
     print("counting DynamoDB calls and items read (moto) ...", flush=True)
     with moto_functions() as (client, handlers):
@@ -372,8 +424,10 @@ def run_all(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
     baselines["list_scanned_per_returned"] = "1.0 (every item read is returned) + 1 look-ahead item per full page"
 
     print("measuring artifacts ...", flush=True)
-    largest, uncompiled, where = artifacts(staged)
+    largest, authorizer, uncompiled, where = artifacts(staged)
     results["artifact_zip_bytes"] = largest
+    results["authorizer_artifact_zip_bytes"] = authorizer
+    baselines["authorizer_artifact_zip_bytes"] = "the authorizer + SharedLayer + AuthLayer (joserfc, cryptography)"
     results["uncompiled_py"] = uncompiled
     baselines["artifact_zip_bytes"] = baselines["uncompiled_py"] = where
 

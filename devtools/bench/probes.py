@@ -66,3 +66,56 @@ for _ in range({count}):
 
 PATCH_APP = "import todo_api.wiring\ntodo_api.wiring.dynamodb = lambda: fake"
 PATCH_BARE = "boto3.client = lambda *a, **k: fake"
+
+# The authorizer's cold start with the JOSE library: its handler, then the token module that a
+# first bearer token imports (joserfc, cryptography), from its own layer.
+IMPORT_AUTHORIZER = """
+import sys
+sys.path[:0] = {path!r}
+import app
+import todo_api.adapters.tokens
+"""
+
+# Warm authorizer invocations with a bearer token: `count` calls after a warm-up, the issuer's key
+# set in memory (no HTTP). `fresh` empties the verified-token cache before each call, so every
+# call verifies the signature and the claims (a token this container has not seen yet).
+WARM_BEARER = """
+import json, sys
+sys.path[:0] = {path!r}
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+import app
+from todo_api import wiring
+from todo_api.adapters.tokens import Jwks, TokenVerifier
+from todo_api.domain.auth import TokenPolicy, TtlCache
+import time
+
+key = RSAKey.import_key(json.loads({key!r}))
+ISSUER = "https://issuer.example"
+policy = TokenPolicy(ISSUER, "bench-client", tenant_claim="custom:tenant")
+jwks = Jwks(ISSUER, "https://issuer.example/jwks.json", fetch=lambda url: KeySet([key]).as_dict(private=False))
+verifier = TokenVerifier(policy, jwks)
+wiring.token_verifier = lambda: verifier
+now = int(time.time())
+claims = {{"iss": ISSUER, "sub": "bench-user", "client_id": "bench-client", "token_use": "access",
+          "iat": now, "nbf": now, "exp": now + 3600}}
+token = jwt.encode({{"alg": "RS256", "kid": key.kid}}, claims, key, algorithms=["RS256"])
+
+sys.path.append({root!r})  # only for the project's own Lambda context stand-in, then gone again
+from devtools.local.context import LambdaContext
+
+sys.path.remove({root!r})
+context = LambdaContext("bench", 512, 10)
+
+event = json.load(open({event!r}))
+event["headers"].pop("x-api-key", None)
+event["headers"]["Authorization"] = "Bearer " + token
+fresh = {fresh!r}
+for _ in range(20):
+    result = app.lambda_handler(dict(event), context)
+assert result["context"]["tenant"] == "user#bench-user", result
+for _ in range({count}):
+    if fresh:
+        verifier._cache = TtlCache(time.monotonic)
+    app.lambda_handler(dict(event), context)
+"""

@@ -38,7 +38,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         pairs = store.configured_keys()
-        with store.serving() as endpoint, LocalEventBus(store.events_file()) as bus, ExitStack() as pollers:
+        from devtools import oidc
+
+        with (
+            store.serving() as endpoint,
+            LocalEventBus(store.events_file()) as bus,
+            oidc.serve_default() as issuer,
+            ExitStack() as pollers,
+        ):
             requests_log = pollers.enter_context(store.requests_log().open("a", encoding="utf-8"))
             lock = threading.Lock()
 
@@ -48,9 +55,8 @@ def main() -> int:
                     requests_log.write(line + "\n")
                     requests_log.flush()
 
-            gateway = build_gateway(
-                TEMPLATE, endpoint, port=port, log=log, extra_env={"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint}
-            )
+            extra_env = {"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint, **oidc.environment(issuer.url)}
+            gateway = build_gateway(TEMPLATE, endpoint, port=port, log=log, extra_env=extra_env)
             store.provision_keys(endpoint, pairs)
             for poller in stream_pollers(gateway.template, gateway.runner, endpoint):
                 pollers.enter_context(poller)
@@ -65,6 +71,8 @@ def main() -> int:
                 f"  try: curl -s -H 'x-api-key: {key}' -H 'content-type: application/json' "
                 f'-d \'{{"title": "Read a book"}}\' {url}/todos\n'
                 f"       curl -s -H 'x-api-key: {key}' {url}/todos\n"
+                f"  signed-in users: OIDC issuer {issuer.url}; TOKEN=$(make -s token USER=alice | tail -n 1)\n"
+                f'       curl -s -H "Authorization: Bearer $TOKEN" {url}/todos\n'
                 f"  docs: {url}/docs    published events: tail -f {store.events_file()}\n"
                 f"  request log: {store.requests_log()} (make usage)",
                 flush=True,

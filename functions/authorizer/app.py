@@ -1,9 +1,16 @@
-"""Lambda REQUEST authorizer: `x-api-key` -> tenant, by the key's SHA-256 hash.
+"""Lambda REQUEST authorizer: an `x-api-key` or an `Authorization: Bearer <JWT>` -> tenant.
 
-The tenant reaches the API functions in the request context; the key is never logged
-(only its short hash id). A missing, unknown or revoked key raises "Unauthorized" (401).
-The key's usage key, if its record has one, is returned as `usageIdentifierKey`: API Gateway
-throttles and counts the request by it under the stack's usage plan (and answers 403 without one).
+- A key maps to its tenant by its SHA-256 hash; the key is never logged (only its short hash
+  id). Its usage key, if its record has one, is returned as `usageIdentifierKey`: API Gateway
+  throttles and counts the request by it under the stack's usage plan (and answers 403 without).
+- A bearer token (with no key) is verified against the issuer's keys (`todo_api.adapters.tokens`)
+  and maps to the user's tenant (`todo_api.domain.auth`); signed-in users share the usage key
+  USERS_USAGE_KEY. The token is never logged.
+
+The authorizer has no identity source (API Gateway would answer 401 without calling it when a
+source is missing, and a request carries a key or a token), so API Gateway calls it on every
+request; key look-ups and verified tokens are remembered in the container instead. Anything
+refused raises exactly "Unauthorized", which API Gateway answers 401 to.
 """
 
 from typing import Any
@@ -17,31 +24,55 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api import wiring
+from todo_api.domain.auth import Principal, bearer_token
 from todo_api.domain.errors import Unauthenticated
 from todo_api.domain.keys import key_id
 
 logger = Logger()
 
 
+def _caller(headers: dict[str, str]) -> tuple[Principal, str | None]:
+    """The caller and its usage key; raises Unauthenticated."""
+    api_key = headers.get("x-api-key")
+    if api_key is not None:  # a key decides, exactly as before tokens existed
+        record = wiring.key_lookup().find(api_key) if api_key else None
+        if record is None:
+            logger.info("access denied", extra={"key_id": key_id(api_key)})
+            raise Unauthenticated()
+        usage = record.usage_key.value if record.usage_key else None
+        return Principal(tenant=record.tenant, principal_id=key_id(api_key)), usage
+    token = bearer_token(headers.get("authorization"))
+    verifier = wiring.token_verifier() if token else None
+    if token is None or verifier is None:
+        logger.info("access denied", extra={"key_id": None})
+        raise Unauthenticated()
+    try:
+        principal = verifier.verify(token)
+    except Unauthenticated as error:
+        reason = type(error.__cause__).__name__ if error.__cause__ else type(error).__name__
+        logger.info("token refused", extra={"reason": reason})
+        raise
+    return principal, wiring.users_usage_key()
+
+
 @logger.inject_lambda_context(clear_state=True)
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
     headers = {name.lower(): value for name, value in (event.headers or {}).items()}
-    api_key = headers.get("x-api-key")
-    record = wiring.key_store().find(api_key) if api_key else None
-    if api_key is None or record is None:
-        logger.info("access denied", extra={"key_id": key_id(api_key) if api_key else None})
-        raise Unauthenticated("Unauthorized")  # API Gateway answers 401 to exactly this message
+    try:
+        principal, usage_key = _caller(headers)
+    except Unauthenticated:
+        raise Unauthenticated("Unauthorized") from None  # API Gateway answers 401 to exactly this message
     arn = event.parsed_arn
     policy = APIGatewayAuthorizerResponse(
-        principal_id=key_id(api_key),
+        principal_id=principal.principal_id,
         region=arn.region,
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={"tenant": record.tenant},
-        usage_identifier_key=record.usage_key.value if record.usage_key else None,
+        context={"tenant": principal.tenant},
+        usage_identifier_key=usage_key,
     )
-    # One policy for every route, so API Gateway's cached decision serves them all.
+    # One policy for every route: a decision never depends on the route.
     policy.allow_all_routes()
     return policy.asdict()

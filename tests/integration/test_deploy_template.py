@@ -132,8 +132,10 @@ def test_one_parameter_sets_the_architecture_of_every_function_and_the_layer(arc
     for name, function in functions.items():
         assert function["Properties"]["Architectures"] == [{"Ref": "Architecture"}], name
         assert function["Properties"]["Timeout"] == {"Ref": "FunctionTimeout"}, name
-    (layer,) = _of_type(resources, "AWS::Lambda::LayerVersion").values()
-    assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
+    layers = _of_type(resources, "AWS::Lambda::LayerVersion")
+    assert [name.rstrip("0123456789abcdef") for name in sorted(layers)] == ["AuthLayer", "SharedLayer"]
+    for name, layer in layers.items():
+        assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}], name
 
 
 def test_tracing_is_a_parameter_and_off_by_default():

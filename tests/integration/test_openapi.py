@@ -29,15 +29,21 @@ def test_every_template_route_is_documented_and_nothing_else():
 
 def test_key_routes_are_secured_and_errors_documented():
     document = json.loads(render())
-    assert document["components"]["securitySchemes"]["ApiKeyAuth"] == {
+    schemes = document["components"]["securitySchemes"]
+    assert {k: schemes["ApiKeyAuth"][k] for k in ("type", "in", "name")} == {
         "type": "apiKey",
         "in": "header",
         "name": "x-api-key",
     }
+    assert {k: schemes["BearerAuth"][k] for k in ("type", "scheme", "bearerFormat")} == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
     for path, ops in document["paths"].items():
         for method, op in ops.items():
             if path.startswith("/todos") or path == "/activity":
-                assert op["security"] == [{"ApiKeyAuth": []}], (method, path)
+                assert op["security"] == [{"ApiKeyAuth": []}, {"BearerAuth": []}], (method, path)  # either
                 for status in ("400", "401", "503"):
                     assert op["responses"][status]["content"]["application/json"]["schema"] == ERROR_SCHEMA
             else:
@@ -107,3 +113,5 @@ def test_docs_function_serves_document_and_swagger_ui(api):
     assert page.headers["Content-Type"].startswith("text/html")
     assert "SwaggerUIBundle" in page.body
     assert '"ApiKeyAuth"' in page.body
+    assert '"BearerAuth"' in page.body
+    assert '"BearerAuth"' in page.body

@@ -96,23 +96,37 @@ def test_unknown_route_or_method_is_404_json(local: Local, tenant: str, method: 
     assert f"{method} {path} 404 -" in local.log[-1]
 
 
-def test_authorizer_decision_is_cached_for_reauthorize_every(local: Local, ddb: dynamodb.DynamoDBLocal) -> None:
+def test_the_authorizer_runs_on_every_request_and_remembers_key_look_ups(
+    local: Local, ddb: dynamodb.DynamoDBLocal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No identity source, so no gateway cache (TTL 0): the authorizer's own cache holds a key's
+    look-up for KEY_CACHE_SECONDS (AuthorizerCacheSeconds, 300), revocation included."""
     from todo_api.adapters.key_store import DynamoDBKeyStore
 
-    assert local.gateway.authorizer_ttls == {"ApiKeyAuthorizer": 300}
+    assert local.gateway.authorizer_ttls == {"ApiKeyAuthorizer": 0}
     store = DynamoDBKeyStore(dynamodb.client(ddb.endpoint), dynamodb.local_table_name("TodoTable"))
     store.add("cached", "cached-key")
     headers = {"x-api-key": "cached-key"}
-    assert local.client.get("/todos", headers=headers).status_code == 200
+    assert local.client.get("/todos", headers=headers).status_code == 200  # loads the authorizer
+    authorizer = sys.modules["functions_AuthorizerFunction"]
+    calls: list[str] = []
+    run = local.gateway.runner.run
+    monkeypatch.setattr(local.gateway.runner, "run", lambda name, event: calls.append(name) or run(name, event))
+    lookups: list[str] = []
+    find = DynamoDBKeyStore.find
+    monkeypatch.setattr(DynamoDBKeyStore, "find", lambda self, key: lookups.append(key) or find(self, key))
+    for _ in range(3):
+        assert local.client.get("/todos", headers=headers).status_code == 200
+    # one authorizer invocation per request, and no look-up while remembered
+    assert (calls.count("AuthorizerFunction"), calls.count("ListTodosFunction"), lookups) == (3, 3, [])
     assert store.revoke("cached-key")
-    assert local.client.get("/todos", headers=headers).status_code == 200  # the cached decision still holds
+    assert local.client.get("/todos", headers=headers).status_code == 200  # the remembered look-up still holds
+    cache = authorizer.wiring.key_lookup()._cache
     later = time.monotonic() + 301
-    local.gateway.clock = lambda: later
-    try:
-        response = local.client.get("/todos", headers=headers)
-    finally:
-        local.gateway.clock = time.monotonic
+    monkeypatch.setattr(cache, "_clock", lambda: later)
+    response = local.client.get("/todos", headers=headers)
     assert (response.status_code, data(response)) == (401, UNAUTHORIZED)
+    assert lookups == ["cached-key"]
 
 
 def test_unhandled_exception_is_502_json(local: Local, tenant: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -74,7 +74,7 @@ def test_only_adapters_write_dynamodbs_wire_format():
     assert {p for p in speakers if not p.startswith("adapters/")} == set()
 
 
-BUILT_ONLY_IN_WIRING = {"TodoService", "ActivityFeed", "StreamConsumer"}
+BUILT_ONLY_IN_WIRING = {"TodoService", "ActivityFeed", "StreamConsumer", "TokenVerifier", "Jwks", "CachedKeys"}
 
 
 def _constructed(path: Path) -> set[str]:
@@ -96,7 +96,9 @@ def test_only_the_wiring_module_constructs_adapters_services_and_clients():
         "layers/shared/todo_api/wiring.py": builders["layers/shared/todo_api/wiring.py"],
         "layers/shared/todo_api/adapters/clients.py": {"client"},
     }
-    assert {"TodoService", "DynamoDBTodoStore", "DynamoDBKeyStore"} <= builders["layers/shared/todo_api/wiring.py"]
+    assert {"TodoService", "DynamoDBTodoStore", "DynamoDBKeyStore", "TokenVerifier", "Jwks", "CachedKeys"} <= builders[
+        "layers/shared/todo_api/wiring.py"
+    ]
 
 
 @pytest.mark.parametrize("path", HANDLERS, ids=lambda p: p.parent.name)

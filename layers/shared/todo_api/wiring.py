@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from todo_api.adapters.tokens import TokenVerifier
     from todo_api.domain.activity import ActivityEvent, ActivityFeed, StreamConsumer
+    from todo_api.domain.auth import CachedKeys
     from todo_api.domain.ports import KeyStore
 
 
@@ -80,8 +82,44 @@ def key_store() -> "KeyStore":
     return DynamoDBKeyStore(dynamodb(), _table_name())
 
 
+@cache
+def key_lookup() -> "CachedKeys":
+    """The authorizer's key look-ups, remembered per container for KEY_CACHE_SECONDS."""
+    import time
+
+    from todo_api.domain.auth import CachedKeys, TtlCache
+
+    return CachedKeys(key_store(), TtlCache(time.monotonic), get_settings().key_cache_seconds)
+
+
+def users_usage_key() -> str | None:
+    """The usage key the authorizer names for signed-in users (None: no usage plan, as locally)."""
+    return get_settings().users_usage_key or None
+
+
+@cache
+def token_verifier() -> "TokenVerifier | None":
+    """The authorizer's bearer-token verifier; None where no issuer is configured (keys only)."""
+    settings = get_settings()
+    if not settings.token_issuer:
+        return None
+    from todo_api.adapters.tokens import Jwks, TokenVerifier
+    from todo_api.domain.auth import TokenPolicy
+
+    policy = TokenPolicy(
+        issuer=settings.token_issuer,
+        audience=settings.require("token_audience"),
+        token_use=settings.token_use or None,
+        algorithms=tuple(a.strip() for a in settings.token_algorithms.split(",") if a.strip()),
+        leeway_seconds=settings.token_leeway_seconds,
+        tenant_claim=settings.tenant_claim or None,
+    )
+    return TokenVerifier(policy, Jwks(settings.token_issuer, settings.token_jwks_url or None))
+
+
 def reset() -> None:
     """Forget every client, adapter, service and the settings (tests change the environment)."""
-    for cached in (dynamodb, events, todo_service, activity_feed, stream_consumer, key_store):
+    cached_builders = (dynamodb, events, todo_service, activity_feed, stream_consumer, key_store, key_lookup)
+    for cached in (*cached_builders, token_verifier):
         cached.cache_clear()
     get_settings.cache_clear()

@@ -21,10 +21,11 @@ from todo_api.http.conditional import (
 )
 from todo_api.http.entry import entry, logger, metrics
 from todo_api.http.errors import ETAG_HEADER, error_response, error_responses, public_responses
-from todo_api.http.resolver import API_KEY_SCHEME, SECURED, PageCursor, PageLimit, create_app, tenant_of
+from todo_api.http.resolver import API_KEY_SCHEME, BEARER_SCHEME, SECURED, PageCursor, PageLimit, create_app, tenant_of
 
 __all__ = [
     "API_KEY_SCHEME",
+    "BEARER_SCHEME",
     "ETAG_HEADER",
     "IF_NONE_MATCH_PARAMETER",
     "SECURED",

@@ -12,8 +12,9 @@ from todo_api.domain.errors import Unauthenticated
 from todo_api.http.conditional import NotModified, not_modified_response
 from todo_api.http.errors import HANDLED, error_response
 
-API_KEY_SCHEME = "ApiKeyAuth"  # its definition is in devtools/openapi.py, where the document is made
-SECURED: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
+API_KEY_SCHEME = "ApiKeyAuth"  # the definitions are in devtools/openapi.py, where the document is made
+BEARER_SCHEME = "BearerAuth"  # a signed-in user's access token (Cognito, or make start's issuer)
+SECURED: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}, {BEARER_SCHEME: []}]  # either one
 
 # Query parameters of every paginated route.
 PageLimit = Annotated[int, Query(ge=1, le=100, description="Page size")]
