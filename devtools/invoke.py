@@ -13,40 +13,17 @@ Lambda runtime does and exits with status 1.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from devtools import dynamodb_local
-from devtools.local_server import (
-    DEFAULT_KEYS,
-    TEMPLATE,
-    FunctionError,
-    InProcessLambdaRunner,
-    LocalServerError,
-    LocalTemplate,
-    apply_environment,
-    data_dir,
-    endpoint_file,
-    events_file,
-    function_environment,
-    parse_keys,
-    provision_keys,
-)
-
-
-@contextlib.contextmanager
-def local_store() -> Iterator[str]:
-    endpoint = dynamodb_local.published_endpoint(endpoint_file())
-    if endpoint is not None:
-        yield endpoint
-        return
-    with dynamodb_local.running(data_dir()) as ddb:
-        yield ddb.endpoint
+from devtools.local import store
+from devtools.local.bus import LocalEventBus
+from devtools.local.dynamodb import DynamoDBLocalError
+from devtools.local.environment import apply_environment, function_environment
+from devtools.local.runner import FunctionError, InProcessLambdaRunner
+from devtools.local.template import TEMPLATE, LocalServerError, LocalTemplate
 
 
 def invoke(
@@ -57,12 +34,11 @@ def invoke(
     if template.functions.get(function) is None:
         names = ", ".join(sorted(f.name for f in template.all_functions()))
         raise LocalServerError(f"no function {function!r} in the template (functions: {names})")
-    tables = dynamodb_local.table_names(template.path)
-    variables = function_environment(template.all_functions(), tables, endpoint)
+    variables = function_environment(template.all_functions(), template.table_names(), endpoint)
     if events_endpoint:
         variables["AWS_ENDPOINT_URL_EVENTBRIDGE"] = events_endpoint
     apply_environment({**variables, "AWS_LAMBDA_FUNCTION_NAME": function})
-    provision_keys(endpoint, tables["TodoTable"], parse_keys(os.environ.get("TODO_LOCAL_API_KEYS", DEFAULT_KEYS)))
+    store.provision_keys(endpoint, store.configured_keys())
     return InProcessLambdaRunner(template, hot_reload=False).run(function, event)
 
 
@@ -73,14 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         event = json.loads(args.event.read_text(encoding="utf-8"))
-        from devtools.local_events import LocalEventBus
-
-        with local_store() as endpoint, LocalEventBus(events_file(), echo=True) as bus:
+        with store.opened() as endpoint, LocalEventBus(store.events_file(), echo=True) as bus:
             result = invoke(args.function, event, endpoint, events_endpoint=bus.endpoint)
     except FunctionError as error:
         print(json.dumps({"errorType": error.error_type, "errorMessage": error.message}))
         return 1
-    except (OSError, ValueError, LocalServerError, dynamodb_local.DynamoDBLocalError) as error:
+    except (OSError, ValueError, LocalServerError, DynamoDBLocalError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=2))

@@ -5,8 +5,8 @@
     TABLE_NAME=<TodoTableName output> USAGE_PLAN_ID=<UsagePlanId output> \
         python -m devtools.keys create --tenant acme        # deployed
 
-Without TABLE_NAME the command works on the local store of `make start` (DynamoDB Local under
-`.local/`, reusing the running one when the server is up). With TABLE_NAME it uses boto3's
+Without TABLE_NAME the command works on the local store of `make start` (DynamoDB Local on
+`.local/dynamodb` or DYNAMODB_LOCAL_DIR, reusing the running one when the server is up). With TABLE_NAME it uses boto3's
 standard credentials, region and `AWS_ENDPOINT_URL_DYNAMODB`. Only the key's SHA-256 hash is
 stored; the key itself is printed once and never again.
 
@@ -20,13 +20,11 @@ import argparse
 import contextlib
 import os
 import secrets
-import socket
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devtools.loader import ROOT, ensure_layer_on_path
+from devtools.loader import ensure_layer_on_path
 
 ensure_layer_on_path()
 
@@ -37,32 +35,14 @@ from todo_api.domain.ports import KeyStore  # noqa: E402
 if TYPE_CHECKING:
     from mypy_boto3_apigateway import APIGatewayClient
 
-ENDPOINT_FILE = ROOT / ".local" / "dynamodb.endpoint"
-
-
-def _answers(endpoint: str) -> bool:
-    host, _, port = endpoint.removeprefix("http://").partition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
 
 @contextlib.contextmanager
 def local_store() -> Iterator[KeyStore]:
-    """The key store of the local server: the running DynamoDB Local, or a short-lived one."""
-    from devtools import dynamodb_local
+    """The key store of `make start`'s local store (the running DynamoDB Local, or a short-lived one)."""
+    from devtools.local import store
 
-    running = ENDPOINT_FILE.read_text().strip() if ENDPOINT_FILE.exists() else ""
-    with contextlib.ExitStack() as stack:
-        if running and _answers(running):
-            endpoint = running
-        else:
-            dynamodb_local.ensure_installed()
-            endpoint = stack.enter_context(dynamodb_local.DynamoDBLocal()).endpoint
-        tables = dynamodb_local.ensure_tables(endpoint)
-        yield DynamoDBKeyStore(dynamodb_local.client(endpoint), tables["TodoTable"])
+    with store.opened() as endpoint:
+        yield store.key_store(endpoint)
 
 
 @contextlib.contextmanager
@@ -120,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     store_cm = deployed_store(table_name) if table_name else local_store()
-    where = f"table {table_name}" if table_name else f"the local store ({Path('.local').resolve()})"
+    where = f"table {table_name}" if table_name else "the local store"
     with store_cm as store:
         if args.command == "create":
             key = args.key or new_key()

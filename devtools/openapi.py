@@ -23,7 +23,7 @@ from aws_lambda_powertools.event_handler.openapi.models import (
 )
 
 from devtools.loader import ROOT, ensure_layer_on_path, load_module
-from devtools.template import api_functions
+from devtools.local.template import api_functions
 
 TARGET = ROOT / "functions" / "docs" / "openapi.json"
 DESCRIPTION = (

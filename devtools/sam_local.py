@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import itertools
 import json
 import os
@@ -48,18 +47,8 @@ from typing import Any
 import requests
 
 from devtools.loader import ROOT, ensure_layer_on_path
-
-
-def _module(name: str, before: str) -> Any:
-    """A module of the local runner's package (devtools/local/), or where it was before it moved there."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError:
-        return importlib.import_module(before)
-
-
-dynamodb_local = _module("devtools.local.dynamodb", "devtools.dynamodb_local")
-LocalEventBus = _module("devtools.local.bus", "devtools.local_events").LocalEventBus
+from devtools.local import dynamodb
+from devtools.local.bus import LocalEventBus
 
 ensure_layer_on_path()
 
@@ -84,8 +73,8 @@ def log(message: str) -> None:
 class Local:
     """What the SAM CLI processes are pointed at."""
 
-    ddb: Any  # DynamoDBLocal
-    bus: Any  # LocalEventBus
+    ddb: dynamodb.DynamoDBLocal
+    bus: LocalEventBus
     tables: dict[str, str]
     env_file: Path
     sam_options: list[str]
@@ -123,7 +112,7 @@ def reachable_bus(path: Path, host: str, port: int = 0, echo: bool = False) -> I
 
 
 def provision_keys(endpoint: str, tables: dict[str, str]) -> None:
-    keys = DynamoDBKeyStore(dynamodb_local.client(endpoint), tables["TodoTable"])
+    keys = DynamoDBKeyStore(dynamodb.client(endpoint), tables["TodoTable"])
     keys.add(TENANT, KEY)
     keys.add(OTHER_TENANT, OTHER_KEY)
 
@@ -131,7 +120,7 @@ def provision_keys(endpoint: str, tables: dict[str, str]) -> None:
 def seed_event_todo(endpoint: str, tables: dict[str, str]) -> None:
     """The todo that events/{get,update,delete}_todo.json name (after the e2e suite, which uses its
     id as a well-formed id that does not exist)."""
-    todos = DynamoDBTodoStore(dynamodb_local.client(endpoint), tables["TodoTable"])
+    todos = DynamoDBTodoStore(dynamodb.client(endpoint), tables["TodoTable"])
     now = "2026-11-27T10:15:30.000Z"
     todos.create(
         TENANT, Todo(id=EVENT_TODO_ID, title="Read a book", completed=False, created_at=now, updated_at=now, version=1)
@@ -141,8 +130,8 @@ def seed_event_todo(endpoint: str, tables: dict[str, str]) -> None:
 @contextlib.contextmanager
 def started(workdir: Path, architecture: str, timeout: int) -> Iterator[Local]:
     with contextlib.ExitStack() as stack:
-        ddb = stack.enter_context(dynamodb_local.DynamoDBLocal(workdir / "dynamodb"))
-        tables = dynamodb_local.ensure_tables(ddb.endpoint)
+        ddb = stack.enter_context(dynamodb.DynamoDBLocal(workdir / "dynamodb"))
+        tables = dynamodb.ensure_tables(ddb.endpoint)
         provision_keys(ddb.endpoint, tables)
         extra = shlex.split(os.environ.get("SAM_LOCAL_OPTS", ""))
         host = docker_host_address(extra)
@@ -163,13 +152,9 @@ def started(workdir: Path, architecture: str, timeout: int) -> Iterator[Local]:
         yield Local(ddb, bus, tables, env_file, options)
 
 
-def free_port() -> int:
-    return int(dynamodb_local.free_port())
-
-
 @contextlib.contextmanager
 def start_api(local: Local, workdir: Path, wait_s: float = 300.0) -> Iterator[str]:
-    port = free_port()
+    port = dynamodb.free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = workdir / "start-api.log"
     command = [str(SAM), "local", "start-api", "--port", str(port), *local.sam_options]
@@ -355,9 +340,9 @@ def deps(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     pairs = [pair.split(":", 1) for pair in os.environ.get("TODO_LOCAL_API_KEYS", f"{TENANT}:{KEY}").split(",")]
     try:
-        with dynamodb_local.DynamoDBLocal(ROOT / ".local" / "sam-local-dynamodb", args.port) as ddb:
-            tables = dynamodb_local.ensure_tables(ddb.endpoint)
-            keys = DynamoDBKeyStore(dynamodb_local.client(ddb.endpoint), tables["TodoTable"])
+        with dynamodb.DynamoDBLocal(ROOT / ".local" / "sam-local-dynamodb", args.port) as ddb:
+            tables = dynamodb.ensure_tables(ddb.endpoint)
+            keys = DynamoDBKeyStore(dynamodb.client(ddb.endpoint), tables["TodoTable"])
             for tenant, key in pairs:
                 keys.add(tenant.strip(), key.strip())
             with reachable_bus(ROOT / ".local" / "events.jsonl", args.host or "0.0.0.0", args.events_port, echo=True):  # noqa: S104

@@ -52,14 +52,12 @@ class Figures:
 
 def template_routes() -> list[tuple[re.Pattern[str], str]]:
     """(pattern, route) of every Api event path of template.yaml, literal paths first."""
-    from samcli.yamlhelper import yaml_parse
+    from devtools.local.template import project
 
-    document = yaml_parse((ROOT / "template.yaml").read_text(encoding="utf-8"))
     paths = {
         event["Properties"]["Path"]
-        for res in document.get("Resources", {}).values()
-        if isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function"
-        for event in (res["Properties"].get("Events") or {}).values()
+        for function in project().all_functions()
+        for event in (function.events or {}).values()
         if event.get("Type") == "Api"
     }
     ordered = sorted(paths, key=lambda path: ("{" in path, path))

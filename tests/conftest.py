@@ -28,12 +28,10 @@ os.environ.update(
 for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
     del os.environ[variable]
 
-from moto import mock_aws  # noqa: E402
-
-from devtools import dynamodb_local  # noqa: E402
-from devtools.dynamodb_local import create_table_request  # noqa: E402
 from devtools.loader import load_module  # noqa: E402
-from devtools.template import api_functions, resources, table_definition  # noqa: E402
+from devtools.local import dynamodb  # noqa: E402
+from devtools.local.context import LambdaContext  # noqa: E402
+from devtools.moto_harness import api_handlers, moto_tables  # noqa: E402
 from todo_api import wiring  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,55 +45,30 @@ def load_event(name: str) -> dict[str, Any]:
     return event
 
 
-def create_tables(client: Any) -> None:
-    """Create every table of template.yaml from its own definition (as make start does)."""
-    for logical_id in resources("AWS::DynamoDB::Table"):
-        request, _ttl = create_table_request(logical_id, table_definition(logical_id))
-        client.create_table(**{**request, "TableName": TABLES[logical_id]})
-
-
-def reset_caches() -> None:
-    wiring.reset()
-
-
 @pytest.fixture
 def aws() -> Iterator[Any]:
-    with mock_aws():
-        reset_caches()
-        client = wiring.dynamodb()
-        create_tables(client)
+    with moto_tables(TABLES) as client:
         store = wiring.key_store()
         for tenant, key in KEYS.items():
             store.add(tenant, key)
         yield client
-    reset_caches()
 
 
 @pytest.fixture(scope="session")
-def ddb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dynamodb_local.DynamoDBLocal]:
+def ddb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dynamodb.DynamoDBLocal]:
     """DynamoDB Local (AWS's jar) in a temporary folder, with the template's tables, once per run."""
-    with dynamodb_local.DynamoDBLocal(tmp_path_factory.mktemp("dynamodb")) as local:
-        dynamodb_local.ensure_tables(local.endpoint, ROOT / "template.yaml")
+    with dynamodb.running(tmp_path_factory.mktemp("dynamodb")) as local:
         yield local
 
 
 @pytest.fixture(scope="session")
 def functions() -> dict[str, ModuleType]:
-    loaded = {name: load_module(code, handler, f"functions_{name}") for name, code, handler in api_functions()}
+    loaded = api_handlers("functions_")
     loaded["AuthorizerFunction"] = load_module(ROOT / "functions/authorizer", "app.lambda_handler", "fn_authorizer")
     return loaded
 
 
-@dataclass
-class Context:
-    function_name: str = "todo-test"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:todo-test"
-    aws_request_id: str = "b1b2c3d4-0000-4000-8000-000000000000"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
+Context = LambdaContext  # the one Lambda context stand-in, as the tests call it
 
 
 @dataclass

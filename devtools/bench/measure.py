@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from devtools.bench import probes
-from devtools.loader import LAYER_DIR, ROOT, ensure_layer_on_path, load_module
-from devtools.template import resources
+from devtools.loader import LAYER_DIR, ROOT
+from devtools.local.context import LambdaContext
+from devtools.local.template import document, project
 
 BENCH = ROOT / ".bench"
 BUILD = ROOT / ".aws-sam" / "build"
@@ -109,8 +110,9 @@ def stage() -> dict[str, Path]:
     staged: dict[str, Path] = {"runtime": runtime, "layer": layer, "auth_layer": auth_layer}
     functions = BENCH / "functions"
     shutil.rmtree(functions, ignore_errors=True)
-    for name, res in resources("AWS::Serverless::Function").items():
-        source = BUILD / name if (BUILD / name).exists() else ROOT / res["Properties"]["CodeUri"]
+    for function in project().all_functions():
+        name = function.name
+        source = BUILD / name if (BUILD / name).exists() else Path(str(function.codeuri))
         shutil.copytree(source, functions / name, ignore=shutil.ignore_patterns("__pycache__"))
         staged[name] = functions / name
     bare = BENCH / "bare"
@@ -171,7 +173,7 @@ def warm_token(staged: dict[str, Path], count: int, fresh: bool) -> int:
 
     def script(n: int) -> str:
         event = str(EVENTS / "authorizer.json")
-        return probes.WARM_BEARER.format(path=path, key=key, event=event, fresh=fresh, count=n)
+        return probes.WARM_BEARER.format(path=path, root=str(ROOT), key=key, event=event, fresh=fresh, count=n)
 
     return round((instructions(script(count), folder) - instructions(script(0), folder)) / count)
 
@@ -182,7 +184,7 @@ def warm(staged: dict[str, Path], function: str, event: str, count: int, bare: b
 
     def script(n: int) -> str:
         patch = probes.PATCH_BARE if bare else probes.PATCH_APP
-        return probes.WARM.format(path=path, patch=patch, event=str(EVENTS / f"{event}.json"), count=n)
+        return probes.WARM.format(path=path, root=str(ROOT), patch=patch, event=str(EVENTS / f"{event}.json"), count=n)
 
     return round((instructions(script(count), folder) - instructions(script(0), folder)) / count)
 
@@ -194,39 +196,11 @@ def moto_functions() -> Iterator[tuple[Any, dict[str, Any]]]:
         os.environ[key] = value
     for key in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]:
         del os.environ[key]
-    from moto import mock_aws
-
-    ensure_layer_on_path()
-
-    from devtools.dynamodb_local import create_table_request
-    from devtools.template import table_definition
-    from todo_api import wiring
+    from devtools.moto_harness import api_handlers, moto_tables
 
     names = {"TodoTable": FUNCTION_ENV["TABLE_NAME"], "IdempotencyTable": FUNCTION_ENV["IDEMPOTENCY_TABLE_NAME"]}
-    with mock_aws():
-        wiring.reset()
-        client = wiring.dynamodb()
-        for logical_id in resources("AWS::DynamoDB::Table"):
-            request, _ = create_table_request(logical_id, table_definition(logical_id))
-            request["TableName"] = names[logical_id]
-            client.create_table(**request)
-        handlers = {}
-        for name, res in resources("AWS::Serverless::Function").items():
-            if any(e.get("Type") == "Api" for e in res["Properties"].get("Events", {}).values()):
-                handlers[name] = load_module(ROOT / res["Properties"]["CodeUri"], "app.lambda_handler", f"bench_{name}")
-        yield client, handlers
-        wiring.reset()
-
-
-class _Context:
-    function_name = "bench"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "00000000-0000-4000-8000-000000000000"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
+    with moto_tables(names) as client:
+        yield client, api_handlers("bench_")
 
 
 def _invoke(handlers: dict[str, Any], function: str, sample: str, **changes: Any) -> dict[str, Any]:
@@ -239,7 +213,7 @@ def _invoke(handlers: dict[str, Any], function: str, sample: str, **changes: Any
             event[key] = value
         if key == "pathParameters":
             event["path"] = f"/todos/{value['todo_id']}"
-    result: dict[str, Any] = handlers[function].lambda_handler(event, _Context())
+    result: dict[str, Any] = handlers[function].lambda_handler(event, LambdaContext("bench", 512, 10))
     return result
 
 
@@ -333,16 +307,21 @@ def _zip_size(folder: Path) -> int:
     return len(buffer.getvalue())
 
 
+def _functions() -> dict[str, Any]:
+    """The template's functions by logical id."""
+    return {k: v for k, v in document()["Resources"].items() if v.get("Type") == "AWS::Serverless::Function"}
+
+
 def _layers_of(function: str) -> list[str]:
     """Logical ids of a function's layers: the Globals' (SharedLayer) and its own (AuthLayer)."""
-    own = resources("AWS::Serverless::Function")[function]["Properties"].get("Layers", [])
+    own = _functions()[function]["Properties"].get("Layers", [])
     return ["SharedLayer", *(layer["Ref"] for layer in own if isinstance(layer, dict) and "Ref" in layer)]
 
 
 def artifacts(staged: dict[str, Path]) -> tuple[int, int, int, str]:
     """Largest API function + its layers zipped, the authorizer + its layers, and .py files without
     a python3.13 .pyc (in the build if any)."""
-    names = list(resources("AWS::Serverless::Function"))
+    names = list(_functions())
     if BUILD.exists():
         root, where = BUILD, "sam build output (.aws-sam/build)"
         layers = {name: BUILD / name for name in ("SharedLayer", "AuthLayer")}
@@ -370,7 +349,7 @@ def artifacts(staged: dict[str, Path]) -> tuple[int, int, int, str]:
 # ------------------------------------------------------------------ local latency
 def local_latency(requests: int) -> tuple[float, float, str]:
     """GET /todos/{id} against the local server (as `make start` runs it) on one keep-alive connection."""
-    from devtools.serve import served
+    from devtools.local.serve import served
 
     key = "bench-local-key"
     with served({"bench": key}) as server:
@@ -411,7 +390,7 @@ def run_all(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
     staged = stage()
 
     print("counting import instructions (callgrind) ...", flush=True)
-    every = sorted(resources("AWS::Serverless::Function"))
+    every = sorted(f.name for f in project().all_functions())
     ratio, worst, counts = init_ratio(staged, ["CreateTodoFunction"] if quick else every)
     results["init_instructions_ratio"] = ratio
     baselines["init_instructions_ratio"] = (

@@ -50,22 +50,18 @@ fake = FakeDynamoDB()
 import app
 
 
-class Context:
-    function_name = "bench"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "00000000-0000-4000-8000-000000000000"
+sys.path.append({root!r})  # only for the project's own Lambda context stand-in, then gone again
+from devtools.local.context import LambdaContext
 
-    def get_remaining_time_in_millis(self):
-        return 10000
+sys.path.remove({root!r})
 
-
+context = LambdaContext("bench", 512, 10)
 event = json.load(open({event!r}))
 for _ in range(20):
-    result = app.lambda_handler(dict(event), Context())
+    result = app.lambda_handler(dict(event), context)
 assert result["statusCode"] in (200, 201), result
 for _ in range({count}):
-    app.lambda_handler(dict(event), Context())
+    app.lambda_handler(dict(event), context)
 """
 
 PATCH_APP = "import todo_api.wiring\ntodo_api.wiring.dynamodb = lambda: fake"
@@ -105,26 +101,21 @@ claims = {{"iss": ISSUER, "sub": "bench-user", "client_id": "bench-client", "tok
           "iat": now, "nbf": now, "exp": now + 3600}}
 token = jwt.encode({{"alg": "RS256", "kid": key.kid}}, claims, key, algorithms=["RS256"])
 
+sys.path.append({root!r})  # only for the project's own Lambda context stand-in, then gone again
+from devtools.local.context import LambdaContext
 
-class Context:
-    function_name = "bench"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "00000000-0000-4000-8000-000000000000"
-
-    def get_remaining_time_in_millis(self):
-        return 10000
-
+sys.path.remove({root!r})
+context = LambdaContext("bench", 512, 10)
 
 event = json.load(open({event!r}))
 event["headers"].pop("x-api-key", None)
 event["headers"]["Authorization"] = "Bearer " + token
 fresh = {fresh!r}
 for _ in range(20):
-    result = app.lambda_handler(dict(event), Context())
+    result = app.lambda_handler(dict(event), context)
 assert result["context"]["tenant"] == "user#bench-user", result
 for _ in range({count}):
     if fresh:
         verifier._cache = TtlCache(time.monotonic)
-    app.lambda_handler(dict(event), Context())
+    app.lambda_handler(dict(event), context)
 """

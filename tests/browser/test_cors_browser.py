@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from devtools.serve import served
+from devtools.local.serve import served
 
 CHROMIUM = os.environ.get("TODO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 PAGE = b"<!doctype html><html><head><title>todo app</title></head><body>another origin</body></html>"

@@ -6,7 +6,7 @@
     TODO_API_EMULATOR=sam-cli  the URL is `sam local start-api`: SAM CLI's differences from API
                     Gateway, declared in tests/e2e/sam_cli.py, are expected (see there)
 
-Without TODO_API_URL a session fixture starts `make start`'s server (devtools.serve) with two
+Without TODO_API_URL a session fixture starts `make start`'s server (devtools.local.serve) with two
 fresh tenants and stops it at the end. Tests create their own todos with unique titles, never
 rely on what a deployed table already holds, and delete what they created.
 """
@@ -37,7 +37,7 @@ def target() -> Iterator[Target]:
             pytest.fail("TODO_API_URL is set but TODO_API_KEY (a key of the tenant to test as) is not")
         yield Target(url.rstrip("/"), key, _env("TODO_API_KEY_2"), local=False)
         return
-    from devtools.serve import served  # only here: against a deployed stage the suite needs no devtools
+    from devtools.local.serve import served  # only here: against a deployed stage the suite needs no devtools
 
     keys = {"e2e-a": f"e2e-a-{secrets.token_hex(16)}", "e2e-b": f"e2e-b-{secrets.token_hex(16)}"}
     with served(keys) as server:

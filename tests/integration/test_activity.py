@@ -7,8 +7,8 @@ import boto3
 import pytest
 
 from devtools.loader import ROOT, load_module
-from devtools.stream_poller import StreamPoller
-from devtools.template import template
+from devtools.local.streams import StreamPoller
+from devtools.local.template import document
 from tests.conftest import TABLES, Context, load_event
 from tests.streams import created, modified, todo
 from todo_api import wiring
@@ -271,7 +271,7 @@ def test_end_to_end_through_the_api_and_moto_stream(aws, api, consume, consumer_
 
 
 def test_template_wires_consumer_bus_and_dead_letter_queue():
-    resources = template()["Resources"]
+    resources = document()["Resources"]
     consumer = resources["StreamConsumerFunction"]["Properties"]
     stream = consumer["Events"]["TableStream"]["Properties"]
     assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

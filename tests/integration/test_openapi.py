@@ -2,16 +2,16 @@
 
 import json
 
+from devtools.local.template import project
 from devtools.openapi import TARGET, render
-from devtools.template import resources
 
 ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorBody"}
 
 
 def template_routes():
     routes = set()
-    for res in resources("AWS::Serverless::Function").values():
-        for event in res["Properties"].get("Events", {}).values():
+    for function in project().all_functions():
+        for event in (function.events or {}).values():
             if event["Type"] == "Api":
                 routes.add((event["Properties"]["Method"].lower(), event["Properties"]["Path"]))
     return routes

@@ -5,7 +5,9 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import TABLES, create_tables, reset_caches
+from devtools.moto_harness import create_tables
+from tests.conftest import TABLES
+from todo_api import wiring
 from todo_api.wiring import dynamodb, todo_service
 
 pytestmark = []
@@ -36,8 +38,8 @@ def walk(api, limit, completed=None):
 def test_every_item_exactly_once_in_order_pages_full(api, aws, flags, limit, completed):
     aws.delete_table(TableName=TABLES["TodoTable"])
     aws.delete_table(TableName=TABLES["IdempotencyTable"])
-    reset_caches()
-    create_tables(dynamodb())
+    wiring.reset()
+    create_tables(dynamodb(), TABLES)
     created = [todo_service().create("acme", _body(i, flag)) for i, flag in enumerate(flags)]
     todo_service().create("globex", _body(99, True))  # another tenant's todo never shows
     expected = [t.id for t in created if completed is None or t.completed == (completed == "true")]

@@ -5,18 +5,18 @@ import time
 
 import pytest
 
-from devtools import dynamodb_local
 from devtools.loader import ROOT, load_module
-from devtools.local_events import LocalEventBus
-from devtools.stream_poller import StreamPoller
-from tests.conftest import Context, reset_caches
+from devtools.local import dynamodb
+from devtools.local.bus import LocalEventBus
+from devtools.local.streams import StreamPoller
+from tests.conftest import Context
 from todo_api import wiring
 from todo_api.domain.models import TodoCreate, TodoUpdate
 
 try:
-    dynamodb_local.java_path()
-    HAVE_DYNAMODB_LOCAL = dynamodb_local.JAR.is_file()
-except dynamodb_local.DynamoDBLocalError:
+    dynamodb.java_path()
+    HAVE_DYNAMODB_LOCAL = dynamodb.JAR.is_file()
+except dynamodb.DynamoDBLocalError:
     HAVE_DYNAMODB_LOCAL = False
 
 pytestmark = pytest.mark.skipif(not HAVE_DYNAMODB_LOCAL, reason="DynamoDB Local is not installed")
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not HAVE_DYNAMODB_LOCAL, reason="DynamoDB Local 
 
 @pytest.fixture(scope="module")
 def ddb(tmp_path_factory):
-    with dynamodb_local.running(tmp_path_factory.mktemp("ddb-streams")) as local:
+    with dynamodb.running(tmp_path_factory.mktemp("ddb-streams")) as local:
         yield local
 
 
@@ -33,11 +33,11 @@ def local_env(ddb, tmp_path, monkeypatch):
     with LocalEventBus(tmp_path / "events.jsonl") as bus:
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", ddb.endpoint)
         monkeypatch.setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", bus.endpoint)
-        monkeypatch.setenv("TABLE_NAME", dynamodb_local.local_table_name("TodoTable"))
+        monkeypatch.setenv("TABLE_NAME", dynamodb.local_table_name("TodoTable"))
         monkeypatch.setenv("EVENT_BUS_NAME", "todo-api-local")
-        reset_caches()
+        wiring.reset()
         yield bus
-    reset_caches()
+    wiring.reset()
 
 
 def wait_for(predicate, timeout):
@@ -53,7 +53,7 @@ def test_changes_reach_the_feed_in_order(ddb, local_env):
     consumer = load_module(ROOT / "functions/stream_consumer", "app.lambda_handler", "fn_stream_consumer")
     poller = StreamPoller(
         lambda event: consumer.lambda_handler(event, Context()),
-        table_name=dynamodb_local.local_table_name("TodoTable"),
+        table_name=dynamodb.local_table_name("TodoTable"),
         endpoint_url=ddb.endpoint,
         interval=0.25,
         starting_position="LATEST",

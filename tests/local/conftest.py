@@ -20,9 +20,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from devtools import dynamodb_local
-from devtools.local_events import LocalEventBus
-from devtools.local_server import LocalGateway, build_gateway, provision_keys
+from devtools.local import dynamodb
+from devtools.local.bus import LocalEventBus
+from devtools.local.gateway import LocalGateway, build_gateway
+from devtools.local.store import provision_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -62,7 +63,7 @@ class Local:
 
 
 @contextmanager
-def local_api(template: Path, ddb: dynamodb_local.DynamoDBLocal) -> Iterator[Local]:
+def local_api(template: Path, ddb: dynamodb.DynamoDBLocal) -> Iterator[Local]:
     with isolated_process(), LocalEventBus(path=None) as bus:
         log: list[str] = []
         gateway = build_gateway(
@@ -70,12 +71,12 @@ def local_api(template: Path, ddb: dynamodb_local.DynamoDBLocal) -> Iterator[Loc
         )
         suffix = uuid.uuid4().hex[:8]
         keys = {f"alpha-{suffix}": f"key-a-{suffix}", f"beta-{suffix}": f"key-b-{suffix}"}
-        provision_keys(ddb.endpoint, dynamodb_local.local_table_name("TodoTable"), list(keys.items()))
+        provision_keys(ddb.endpoint, list(keys.items()))
         yield Local(gateway, gateway.app, gateway.app.test_client(), keys, log, bus)
 
 
 @pytest.fixture(scope="module")
-def local(ddb: dynamodb_local.DynamoDBLocal) -> Iterator[Local]:
+def local(ddb: dynamodb.DynamoDBLocal) -> Iterator[Local]:
     """The gateway of the real template.yaml, with two fresh tenants and their keys."""
     with local_api(TEMPLATE, ddb) as api:
         yield api

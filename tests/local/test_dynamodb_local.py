@@ -15,15 +15,17 @@ from typing import Any
 
 import pytest
 
-from devtools import dynamodb_local
-from devtools.local_server import LocalServerError, function_environment, parse_keys
+from devtools.local import dynamodb
+from devtools.local.environment import function_environment
+from devtools.local.store import parse_keys
+from devtools.local.template import LocalServerError
 from tests.local.conftest import ROOT, TEMPLATE
 from tests.processes import processes_mentioning
 
 
-def test_tables_match_the_template(ddb: dynamodb_local.DynamoDBLocal) -> None:
-    client = dynamodb_local.client(ddb.endpoint)
-    assert dynamodb_local.ensure_tables(ddb.endpoint, TEMPLATE) == {
+def test_tables_match_the_template(ddb: dynamodb.DynamoDBLocal) -> None:
+    client = dynamodb.client(ddb.endpoint)
+    assert dynamodb.ensure_tables(ddb.endpoint, TEMPLATE) == {
         "TodoTable": "todo-local-TodoTable",
         "IdempotencyTable": "todo-local-IdempotencyTable",
     }  # the second call finds them and changes nothing
@@ -39,7 +41,7 @@ def test_tables_match_the_template(ddb: dynamodb_local.DynamoDBLocal) -> None:
 
 
 def test_cloudformation_only_properties_are_dropped_and_unknown_ones_refused() -> None:
-    request, ttl = dynamodb_local.create_table_request(
+    request, ttl = dynamodb.create_table_request(
         "T",
         {
             "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
@@ -51,20 +53,20 @@ def test_cloudformation_only_properties_are_dropped_and_unknown_ones_refused() -
     )
     assert set(request) == {"TableName", "KeySchema", "AttributeDefinitions", "BillingMode"}
     assert (request["TableName"], request["BillingMode"], ttl) == ("todo-local-T", "PAY_PER_REQUEST", None)
-    with pytest.raises(dynamodb_local.DynamoDBLocalError, match="SomethingNew"):
-        dynamodb_local.create_table_request("T", {"SomethingNew": 1})
-    with pytest.raises(dynamodb_local.DynamoDBLocalError, match="Ref"):
-        dynamodb_local.create_table_request("T", {"KeySchema": [{"AttributeName": {"Ref": "X"}}]})
+    with pytest.raises(dynamodb.DynamoDBLocalError, match="SomethingNew"):
+        dynamodb.create_table_request("T", {"SomethingNew": 1})
+    with pytest.raises(dynamodb.DynamoDBLocalError, match="Ref"):
+        dynamodb.create_table_request("T", {"KeySchema": [{"AttributeName": {"Ref": "X"}}]})
 
 
 def test_missing_java_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("devtools.dynamodb_local.shutil.which", lambda _name: None)
-    with pytest.raises(dynamodb_local.DynamoDBLocalError, match="openjdk-17-jre-headless"):
-        dynamodb_local.ensure_installed()
+    monkeypatch.setattr("devtools.local.dynamodb.shutil.which", lambda _name: None)
+    with pytest.raises(dynamodb.DynamoDBLocalError, match="openjdk-17-jre-headless"):
+        dynamodb.ensure_installed()
 
 
 def test_stop_kills_the_process_group(tmp_path: Path) -> None:
-    local = dynamodb_local.DynamoDBLocal(tmp_path).start()
+    local = dynamodb.DynamoDBLocal(tmp_path).start()
     assert local.process is not None
     pgid = local.process.pid
     local.stop()
@@ -75,7 +77,7 @@ def test_stop_kills_the_process_group(tmp_path: Path) -> None:
 
 def test_a_killed_parent_leaves_no_dynamodb_local(tmp_path: Path) -> None:
     code = (
-        "import sys, time; from devtools import dynamodb_local as d; "
+        "import sys, time; from devtools.local import dynamodb as d; "
         "d.DynamoDBLocal(sys.argv[1]).start(); print('up', flush=True); time.sleep(60)"
     )
     parent = subprocess.Popen(
@@ -118,7 +120,7 @@ def test_parse_keys() -> None:
 
 
 def test_make_start_serves_keeps_data_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
-    port = dynamodb_local.free_port()
+    port = dynamodb.free_port()
     env = {
         **os.environ,
         "PORT": str(port),
@@ -129,7 +131,7 @@ def test_make_start_serves_keeps_data_and_stops_everything_on_sigterm(tmp_path: 
     title = f"kept across restarts {uuid.uuid4()}"
     errors = (tmp_path / "stderr.txt").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "devtools.local_server"],
+        [sys.executable, "-m", "devtools.local"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -170,6 +172,6 @@ def test_make_start_serves_keeps_data_and_stops_everything_on_sigterm(tmp_path: 
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)  # the DynamoDB Local watchdog still stops the JVM
                 server.wait()
-    with dynamodb_local.DynamoDBLocal(tmp_path) as again:  # the same data folder, a new process
-        items = dynamodb_local.client(again.endpoint).scan(TableName="todo-local-TodoTable")["Items"]
+    with dynamodb.DynamoDBLocal(tmp_path) as again:  # the same data folder, a new process
+        items = dynamodb.client(again.endpoint).scan(TableName="todo-local-TodoTable")["Items"]
     assert any(value == {"S": title} for item in items for value in item.values())

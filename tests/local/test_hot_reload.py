@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools import dynamodb_local
+from devtools.local import dynamodb
 from tests.local.conftest import ROOT, Local, data, local_api
 
 UNKNOWN_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
@@ -27,7 +27,7 @@ def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def local_copy(copy: Path, ddb: dynamodb_local.DynamoDBLocal) -> Iterator[Local]:
+def local_copy(copy: Path, ddb: dynamodb.DynamoDBLocal) -> Iterator[Local]:
     with local_api(copy / "template.yaml", ddb) as api:
         yield api
 

@@ -5,10 +5,11 @@ from typing import Any
 
 import pytest
 
-from devtools import dynamodb_local
 from devtools.invoke import invoke
-from devtools.local_events import LocalEventBus
-from devtools.local_server import FunctionError, LocalServerError
+from devtools.local import dynamodb
+from devtools.local.bus import LocalEventBus
+from devtools.local.runner import FunctionError
+from devtools.local.template import LocalServerError
 from tests.local.conftest import ROOT, TEMPLATE, isolated_process
 
 
@@ -16,7 +17,7 @@ def event(name: str) -> Any:
     return json.loads((ROOT / "events" / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def test_invoke_runs_a_function_on_an_event_file(ddb: dynamodb_local.DynamoDBLocal) -> None:
+def test_invoke_runs_a_function_on_an_event_file(ddb: dynamodb.DynamoDBLocal) -> None:
     with isolated_process():
         created = invoke("CreateTodoFunction", event("create_todo"), ddb.endpoint, TEMPLATE)
         assert created["statusCode"] == 201
@@ -24,14 +25,14 @@ def test_invoke_runs_a_function_on_an_event_file(ddb: dynamodb_local.DynamoDBLoc
         assert allowed["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 
 
-def test_invoke_runs_the_stream_consumer_on_a_batch(ddb: dynamodb_local.DynamoDBLocal) -> None:
+def test_invoke_runs_the_stream_consumer_on_a_batch(ddb: dynamodb.DynamoDBLocal) -> None:
     with isolated_process(), LocalEventBus(path=None) as bus:
         result = invoke("StreamConsumerFunction", event("stream_batch"), ddb.endpoint, TEMPLATE, bus.endpoint)
     assert result == {"batchItemFailures": []}
     assert [e["detail-type"] for e in bus.events] == ["todo.created", "todo.completed", "todo.deleted"]
 
 
-def test_invoke_reports_function_errors_and_unknown_functions(ddb: dynamodb_local.DynamoDBLocal) -> None:
+def test_invoke_reports_function_errors_and_unknown_functions(ddb: dynamodb.DynamoDBLocal) -> None:
     unknown_key = event("authorizer")
     unknown_key["headers"]["x-api-key"] = "no-such-key"
     with isolated_process():
@@ -43,10 +44,10 @@ def test_invoke_reports_function_errors_and_unknown_functions(ddb: dynamodb_loca
 
 
 def test_env_json_names_the_local_tables_of_every_variable_that_refs_a_table() -> None:
-    from devtools.local_server import LocalTemplate
+    from devtools.local.template import LocalTemplate
 
     overrides = json.loads((ROOT / "env.json").read_text(encoding="utf-8"))["Parameters"]
-    tables = dynamodb_local.table_names(TEMPLATE)
+    tables = dynamodb.table_names(TEMPLATE)
     for function in LocalTemplate.load(TEMPLATE).all_functions():
         for name, value in (function.environment or {}).get("Variables", {}).items():
             if value in tables:  # SAM CLI resolves `!Ref <Table>` to the table's logical id

@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
-from devtools import dynamodb_local, oidc
-from devtools.local_events import LocalEventBus
-from devtools.local_server import LocalGateway, build_gateway, provision_keys, stream_pollers
+from devtools import oidc
+from devtools.local import dynamodb as dynamodb_local
+from devtools.local.bus import LocalEventBus
+from devtools.local.gateway import LocalGateway, build_gateway
+from devtools.local.store import provision_keys
+from devtools.local.streams import stream_pollers
 from tests.integration.test_tokens import FORGED, _forged
 from tests.local.conftest import TEMPLATE, data, isolated_process
 
@@ -27,7 +30,7 @@ def signed_in(
     with isolated_process(), LocalEventBus(path=None) as bus, oidc.Issuer(port=0, folder=folder) as issuer:
         env = {"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint, **oidc.environment(issuer.url)}
         gateway = build_gateway(TEMPLATE, ddb.endpoint, log=lambda _line: None, extra_env=env)
-        provision_keys(ddb.endpoint, dynamodb_local.local_table_name("TodoTable"), [("tokens-team", "team-key-1")])
+        provision_keys(ddb.endpoint, [("tokens-team", "team-key-1")], dynamodb_local.local_table_name("TodoTable"))
         yield gateway, issuer
 
 
@@ -73,7 +76,7 @@ def test_each_users_activity_is_their_own(
     suffix = str(time.monotonic_ns())
     alice, bob = bearer(issuer.token(f"alice-{suffix}")), bearer(issuer.token(f"bob-{suffix}"))
     with ExitStack() as stack:
-        for poller in stream_pollers(gateway, ddb.endpoint):
+        for poller in stream_pollers(gateway.template, gateway.runner, ddb.endpoint):
             stack.enter_context(poller)
             poller.poll_once()
         todo = data(client.post("/todos", json={"title": "watched"}, headers=alice))

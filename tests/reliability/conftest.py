@@ -7,7 +7,7 @@ The figures of every test (cases run, failures, items written on errors, lost up
 are printed at the end of the pytest run, in a "reliability figures" section (a terminal summary
 hook: no `-s` needed), and by each test as it runs (seen with `-s`).
 
-The HTTP tests share one local server (devtools.serve: `make start`'s server on a free port of
+The HTTP tests share one local server (devtools.local.serve: `make start`'s server on a free port of
 127.0.0.1, DynamoDB Local in a temporary folder) with two fresh tenants.
 """
 
@@ -31,8 +31,8 @@ TENANT_A, TENANT_B = "rel-a", "rel-b"
 
 _FIGURES: list[tuple[str, str, Any]] = []
 _LOCK = threading.Lock()
-# One line per request in the local server's log: "<METHOD> <path> <status> <function> <ms>ms".
-_REQUEST_LINE = re.compile(r"^([A-Z]+) (\S+) (\d{3}) (\S+) \d+ms$")
+# One line per request in the local server's log: "<METHOD> <path> <status> <function> <ms>ms [tenant=<t>]".
+_REQUEST_LINE = re.compile(r"^([A-Z]+) (\S+) (\d{3}) (\S+) \d+ms(?: tenant=\S+)?$")
 
 
 def bounded(small: int, deep: int) -> int:
@@ -123,7 +123,7 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
-    from devtools.serve import served
+    from devtools.local.serve import served
 
     keys = {tenant: f"{tenant}-{secrets.token_hex(16)}" for tenant in (TENANT_A, TENANT_B)}
     with served(keys) as local:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import requests
 
-from devtools.serve import served
+from devtools.local.serve import served
 from tests.processes import processes_mentioning
 from tests.reliability.conftest import bounded
 

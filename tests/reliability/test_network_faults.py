@@ -18,14 +18,14 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from devtools import dynamodb_local
+from devtools.local import dynamodb
 from tests.conftest import Api, Reply, gateway_caller
 from tests.faultproxy import FaultProxy
 from todo_api import wiring
 from todo_api.adapters import clients
 
-TABLE = dynamodb_local.local_table_name("TodoTable")
-IDEMPOTENCY = dynamodb_local.local_table_name("IdempotencyTable")
+TABLE = dynamodb.local_table_name("TodoTable")
+IDEMPOTENCY = dynamodb.local_table_name("IdempotencyTable")
 
 
 @dataclass
@@ -185,4 +185,4 @@ def test_the_real_read_timeout_gives_up_with_503(net, monkeypatch, figures) -> N
 
 
 def socket_nobody_listens_on() -> int:
-    return dynamodb_local.free_port()
+    return dynamodb.free_port()

@@ -107,3 +107,24 @@ def test_handlers_take_the_package_only_from_http_wiring_and_the_domain(path):
     allowed = ("todo_api.http", "todo_api.domain.")
     assert all(name in {"todo_api", "todo_api.wiring"} or name.startswith(allowed) for name in inner), inner
     assert not any(name.startswith("todo_api.adapters") for name in inner)
+
+
+DEVTOOLS = ROOT / "devtools"
+
+
+def defining(pattern: str) -> list[str]:
+    """The devtools and tests modules whose text holds `pattern`."""
+    found = []
+    for path in [*modules(DEVTOOLS), *modules(ROOT / "tests")]:
+        if path != Path(__file__).resolve() and pattern in path.read_text(encoding="utf-8"):
+            found.append(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_one_template_reader_one_context_one_free_port_one_moto_harness():
+    assert defining("SamLocalStackProvider.get_stacks(") == ["devtools/local/template.py"]
+    assert defining("yaml_parse(") == ["devtools/local/template.py"]
+    assert defining("def get_remaining_time_in_millis") == ["devtools/local/context.py"]
+    assert defining("def free_port") == ["devtools/local/dynamodb.py"]
+    assert defining("with mock_aws()") == ["devtools/moto_harness.py"]
+    assert defining('"total_max_attempts"') == ["devtools/local/dynamodb.py"]

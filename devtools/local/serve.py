@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devtools.loader import ROOT
+from devtools.local.dynamodb import free_port
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,6 @@ class Served:
     def events_file(self) -> Path:
         """Where the local EventBridge stand-in appends the published events."""
         return self.data_dir / "events.jsonl"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
@@ -76,7 +70,7 @@ def served(keys: dict[str, str], data_dir: Path | None = None, timeout: float = 
         }
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "devtools.local_server"],
+                [sys.executable, "-m", "devtools.local"],
                 cwd=ROOT,
                 env=env,
                 stdout=out,

@@ -1,4 +1,4 @@
-"""A local stand-in for Lambda's DynamoDB stream event source mapping.
+"""Lambda's DynamoDB stream event source mapping, locally: a poller per stream event of a function.
 
 `StreamPoller` reads a table's stream (DynamoDB Local, or any endpoint) and invokes a handler with
 the event Lambda would send, with the same batch semantics:
@@ -18,30 +18,37 @@ the event Lambda would send, with the same batch semantics:
     poller.stop()
 
 The handler takes the event only (bind a context yourself: `lambda event: fn(event, context)`).
-`poll_once()` runs one round synchronously, for tests.
+`poll_once()` runs one round synchronously, for tests. `stream_pollers()` makes one poller per
+`DynamoDB` event of the template's functions (written by hand: SAM CLI runs no event sources).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
+import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from devtools.local import dynamodb
+from devtools.local.context import REGION
+from devtools.local.template import LocalServerError, LocalTemplate, local_table_name
+
+if TYPE_CHECKING:
+    from devtools.local.runner import InProcessLambdaRunner
 
 logger = logging.getLogger(__name__)
 
 Record = dict[str, Any]
 Handler = Callable[[dict[str, Any]], Any]
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
-_DUMMY_CREDENTIALS: dict[str, Any] = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 _MAX_BATCHES_PER_SHARD_AND_POLL = 20
 
 
@@ -105,11 +112,10 @@ class StreamPoller:
             raise ValueError("batch_size must be 1..10000")
         if starting_position not in ("TRIM_HORIZON", "LATEST"):
             raise ValueError("starting_position must be TRIM_HORIZON or LATEST")
-        local = {"endpoint_url": endpoint_url, "region_name": region, "config": _CONFIG}
-        if endpoint_url:
-            local.update(_DUMMY_CREDENTIALS)
-        self._ddb = dynamodb_client or boto3.client("dynamodb", **local)  # type: ignore[call-overload]
-        self._streams = streams_client or boto3.client("dynamodbstreams", **local)  # type: ignore[call-overload]
+        if endpoint_url is None and (dynamodb_client is None or streams_client is None):
+            raise ValueError("give endpoint_url, or both clients")
+        self._ddb = dynamodb_client or dynamodb.client(str(endpoint_url))
+        self._streams = streams_client or dynamodb.client(str(endpoint_url), service="dynamodbstreams")
         self.handler = handler
         self.table_name = table_name
         self.region = region
@@ -257,3 +263,69 @@ class StreamPoller:
             first,
             last,
         )
+
+
+def _check_pattern(pattern: Any, where: str) -> None:
+    if isinstance(pattern, dict):
+        for value in pattern.values():
+            _check_pattern(value, where)
+    elif not isinstance(pattern, list) or any(isinstance(v, (dict, list)) for v in pattern):
+        raise LocalServerError(f"{where}: only exact-value filter patterns work locally, not {pattern!r}")
+
+
+def matches(pattern: Any, value: Any) -> bool:
+    """Lambda event filtering, for the subset `_check_pattern` admits: nested keys, lists of exact values."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(k in value and matches(p, value[k]) for k, p in pattern.items())
+    return value in pattern
+
+
+def stream_pollers(template: LocalTemplate, runner: InProcessLambdaRunner, ddb_endpoint: str) -> list[StreamPoller]:
+    """A `StreamPoller` (not started) per DynamoDB stream event of a function.
+
+    Written by hand: SAM CLI runs no event source mappings locally. The event's BatchSize,
+    StartingPosition, MaximumRetryAttempts and FilterCriteria (exact-value patterns) apply; bisecting
+    and the on-failure destination do not (discarded records are logged).
+    """
+    pollers = []
+    for function in template.all_functions():
+        for name, event in (function.events or {}).items():
+            props = event.get("Properties", {})
+            if event.get("Type") != "DynamoDB" or props.get("Enabled") is False:
+                continue
+            where = f"{function.name}.Events.{name}"
+            stream = props.get("Stream")
+            target = stream.get("Fn::GetAtt") if isinstance(stream, dict) else None
+            if not (isinstance(target, list) and len(target) == 2 and target[1] == "StreamArn"):
+                raise LocalServerError(f"{where}: only `Stream: !GetAtt <Table>.StreamArn` works locally")
+            patterns = [json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])]
+            for pattern in patterns:
+                _check_pattern(pattern, where)
+            retries = int(props.get("MaximumRetryAttempts", -1))
+            pollers.append(
+                StreamPoller(
+                    _stream_handler(runner, function.name, patterns),
+                    table_name=local_table_name(target[0]),
+                    endpoint_url=ddb_endpoint,
+                    region=REGION,
+                    batch_size=int(props.get("BatchSize", 100)),
+                    max_retries=10_000 if retries < 0 else retries,
+                    starting_position=props.get("StartingPosition", "LATEST"),
+                )
+            )
+    return pollers
+
+
+def _stream_handler(runner: InProcessLambdaRunner, function: str, patterns: list[Any]) -> Callable[[Any], Any]:
+    def handle(event: dict[str, Any]) -> Any:
+        records = [r for r in event["Records"] if not patterns or any(matches(p, r) for p in patterns)]
+        if not records:
+            return {"batchItemFailures": []}
+        started = time.perf_counter()
+        try:
+            return runner.run(function, {**event, "Records": records})
+        finally:
+            millis = (time.perf_counter() - started) * 1000
+            print(f"STREAM {len(records)} records {function} {millis:.0f}ms", file=sys.stderr, flush=True)
+
+    return handle

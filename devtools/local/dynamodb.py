@@ -9,8 +9,8 @@ stopping it (also on Ctrl-C or SIGTERM of the parent) leaves no orphan.
 `ensure_tables()` creates the template's `AWS::DynamoDB::Table` resources from their own
 definitions in `template.yaml`, under fixed local names (`todo-local-<LogicalId>`).
 
-    python -m devtools.dynamodb_local install   # fetch the jar (what `make install` may run)
-    python -m devtools.dynamodb_local run       # run it in the foreground on PORT (default 8000)
+    python -m devtools.local.dynamodb install   # fetch the jar (what `make dynamodb-local` runs)
+    python -m devtools.local.dynamodb run       # the local store in the foreground on --port (default 8000)
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from devtools.loader import ROOT
-from devtools.template import TEMPLATE, resources
+from devtools.local.context import REGION
+from devtools.local.template import TEMPLATE, local_table_name, read
 
 LOCAL_DIR = ROOT / ".local"
 NPM_PACKAGE = "amplify-dynamodb-simulator@2.9.30"
@@ -44,10 +46,7 @@ NPM_PACKAGE = "amplify-dynamodb-simulator@2.9.30"
 EMULATOR_DIR = LOCAL_DIR / "dynamodb-local" / NPM_PACKAGE.rsplit("@", 1)[1]
 JAR = EMULATOR_DIR / "DynamoDBLocal.jar"
 DEFAULT_DB_PATH = LOCAL_DIR / "dynamodb"
-# The endpoint of the running DynamoDB Local (make start, or `run` below), for the other commands.
-ENDPOINT_FILE = LOCAL_DIR / "dynamodb.endpoint"
-LOCAL_TABLE_PREFIX = "todo-local-"
-REGION = "us-east-1"
+
 DUMMY_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 # A development database: start fast (C1 compiler only, serial GC) rather than peak throughput.
@@ -124,21 +123,36 @@ def ensure_installed() -> Path:
 
 
 def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def client(endpoint: str, attempts: int = 3) -> Any:
-    """A DynamoDB client for DynamoDB Local (dummy credentials, fixed region)."""
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        config=Config(retries={"mode": "standard", "max_attempts": attempts}, connect_timeout=2, read_timeout=10),
-        aws_access_key_id=DUMMY_CREDENTIALS["aws_access_key_id"],
-        aws_secret_access_key=DUMMY_CREDENTIALS["aws_secret_access_key"],
+def config(attempts: int = 3) -> Config:
+    """The botocore configuration of the local tools' clients (DynamoDB Local, its streams).
+
+    Retry semantics, stated once: `total_max_attempts` counts every attempt, the first included
+    (standard mode); `attempts=1` is a probe that asks once. A request waits at most 2 s to connect
+    and 10 s for each answer (DynamoDB Local's first calls after a start are slow).
+    """
+    return Config(retries={"mode": "standard", "total_max_attempts": attempts}, connect_timeout=2, read_timeout=10)
+
+
+def client(endpoint: str, attempts: int = 3, service: str = "dynamodb") -> Any:
+    """A client of DynamoDB Local (`dynamodb` or `dynamodbstreams`; dummy credentials, fixed region)."""
+    return boto3.client(  # type: ignore[call-overload]
+        service, endpoint_url=endpoint, region_name=REGION, config=config(attempts), **DUMMY_CREDENTIALS
     )
+
+
+def answers(endpoint: str) -> bool:
+    """Whether a DynamoDB Local answers at `endpoint` now."""
+    try:
+        client(endpoint, attempts=1).list_tables(Limit=1)
+    except Exception:
+        return False
+    return True
 
 
 # The watchdog waits for EOF on its stdin, which only we hold: when this process ends, even by
@@ -159,24 +173,6 @@ for sig in (signal.SIGTERM, signal.SIGKILL):
         except ProcessLookupError:
             sys.exit(0)
 """
-
-
-def published_endpoint(endpoint_file: Path = ENDPOINT_FILE) -> str | None:
-    """The endpoint in `endpoint_file` if a DynamoDB Local answers there, else None."""
-    if not endpoint_file.is_file():
-        return None
-    endpoint = endpoint_file.read_text(encoding="utf-8").strip()
-    try:
-        client(endpoint, attempts=1).list_tables(Limit=1)
-    except Exception:
-        return None
-    return endpoint
-
-
-def refuse_second_instance(endpoint_file: Path = ENDPOINT_FILE) -> None:
-    """Two DynamoDB Local processes must not share one data folder."""
-    if (endpoint := published_endpoint(endpoint_file)) is not None:
-        raise DynamoDBLocalError(f"DynamoDB Local already runs on this data folder at {endpoint} (make start?)")
 
 
 class DynamoDBLocal:
@@ -280,19 +276,14 @@ class DynamoDBLocal:
         self.stop()
 
 
-def local_table_name(logical_id: str) -> str:
-    return f"{LOCAL_TABLE_PREFIX}{logical_id}"
-
-
 def table_definitions(template_path: Path | str = TEMPLATE) -> dict[str, dict[str, Any]]:
-    """The template's tables: logical id -> CloudFormation properties, as written."""
-    tables = resources("AWS::DynamoDB::Table", template_path)
-    return {logical_id: dict(resource.get("Properties", {})) for logical_id, resource in tables.items()}
+    """The template's tables: logical id -> CloudFormation properties."""
+    return read(template_path).table_definitions()
 
 
 def table_names(template_path: Path | str = TEMPLATE) -> dict[str, str]:
     """Logical id -> local table name, for every table of the template."""
-    return {logical_id: local_table_name(logical_id) for logical_id in table_definitions(template_path)}
+    return read(template_path).table_names()
 
 
 def create_table_request(logical_id: str, properties: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -359,7 +350,9 @@ def running(db_path: Path | str = DEFAULT_DB_PATH, port: int | None = None) -> I
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.dynamodb_local", description=__doc__.split("\n")[0])
+    from devtools.local import store
+
+    parser = argparse.ArgumentParser(prog="python -m devtools.local.dynamodb", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["install", "run"])
     parser.add_argument("--port", type=int, default=int(os.environ.get("DYNAMODB_PORT", "8000")))
     args = parser.parse_args(argv)
@@ -368,15 +361,9 @@ def main(argv: list[str] | None = None) -> int:
             print(ensure_installed())
             return 0
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        refuse_second_instance()
-        with running(port=args.port) as ddb:
-            ENDPOINT_FILE.write_text(ddb.endpoint, encoding="utf-8")
-            try:
-                print(f"DynamoDB Local on {ddb.endpoint} (data in {ddb.db_path}); Ctrl-C to stop", flush=True)
-                while ddb.process is not None and ddb.process.poll() is None:
-                    time.sleep(0.5)
-            finally:
-                ENDPOINT_FILE.unlink(missing_ok=True)
+        with store.serving(port=args.port) as endpoint:
+            print(f"DynamoDB Local on {endpoint} (data in {store.data_dir()}); Ctrl-C to stop", flush=True)
+            threading.Event().wait()
         return 0
     except DynamoDBLocalError as error:
         print(f"error: {error}", file=sys.stderr)

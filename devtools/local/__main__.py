@@ -1,0 +1,5 @@
+import sys
+
+from devtools.local.server import main
+
+sys.exit(main())

@@ -1,0 +1,57 @@
+"""The functions' environment under the local runner: the template's variables, resolved locally."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from samcli.lib.providers.provider import Function
+
+from devtools.local.context import REGION
+from devtools.local.dynamodb import DUMMY_CREDENTIALS
+from devtools.local.template import LocalServerError
+
+LOCAL_FUNCTION_NAME = "todo-local"
+# Credentials variables a developer's shell may hold; the functions must never see them locally.
+_SHELL_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+def function_environment(functions: Iterable[Function], tables: dict[str, str], ddb_endpoint: str) -> dict[str, str]:
+    """One environment for every function of the process.
+
+    SAM CLI resolves `!Ref <Table>` to the table's logical id; those become the local names. All
+    functions share this process, and so its environment: two different values of one variable
+    cannot be honoured and fail here, before any function runs.
+    """
+    merged: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    for function in functions:
+        variables = (function.environment or {}).get("Variables", {}) or {}
+        for name, raw in variables.items():
+            if isinstance(raw, (dict, list)):
+                raise LocalServerError(f"{function.name}: {name} is not resolvable locally: {raw!r}")
+            value = str(raw).lower() if isinstance(raw, bool) else str(raw)
+            value = tables.get(value, value)
+            if name in merged and merged[name] != value:
+                raise LocalServerError(
+                    f"{name} differs between {owners[name]} ({merged[name]!r}) and {function.name} ({value!r}); "
+                    "the local server runs every function in one process with one environment"
+                )
+            merged[name], owners[name] = value, function.name
+    merged.update(
+        AWS_ENDPOINT_URL_DYNAMODB=ddb_endpoint,
+        AWS_ACCESS_KEY_ID=DUMMY_CREDENTIALS["aws_access_key_id"],
+        AWS_SECRET_ACCESS_KEY=DUMMY_CREDENTIALS["aws_secret_access_key"],
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        # Per function in AWS; one process here. The LambdaContext carries each function's own name.
+        AWS_LAMBDA_FUNCTION_NAME=LOCAL_FUNCTION_NAME,
+    )
+    return merged
+
+
+def apply_environment(variables: dict[str, str]) -> None:
+    """Set the functions' environment process-wide, before any function module is loaded."""
+    for name in _SHELL_AWS_VARIABLES:
+        os.environ.pop(name, None)
+    os.environ.update(variables)

@@ -1,0 +1,268 @@
+"""SAM CLI's API Gateway emulation (`LocalApigwService`), plus what the deployed stage does and
+`sam local start-api` does not (written by hand, each place says so): the authorizer result cache
+(`ReauthorizeEvery`), the template's `GatewayResponses` and 502 on a function error, and one log
+line per request.
+
+SAM CLI's own pieces read the routes (`ApiProvider`), build API Gateway REST proxy events, run the
+authorizer and call `runner.invoke(...)`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import quote
+
+from flask import Flask, Response, g, request
+from samcli.local.apigw.authorizers.lambda_authorizer import LambdaAuthorizer
+from samcli.local.apigw.event_constructor import _should_base64_encode
+from samcli.local.apigw.local_apigw_service import LocalApigwService
+from samcli.local.apigw.route import Route
+
+from devtools.local.environment import apply_environment, function_environment
+from devtools.local.runner import FunctionError, InProcessLambdaRunner, purge_modules
+from devtools.local.template import LocalServerError, LocalTemplate
+
+
+def escaped(text: str) -> str:
+    """`text` with every space, control or non-ASCII character percent-encoded (safe for one log line)."""
+    return quote(text, safe="/?&=:;,@!$'()*+~%#[]")
+
+
+class _QuietDenials(logging.Filter):
+    """SAM CLI logs an authorizer's "Unauthorized" as an error; here it is an ordinary 401."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (str(record.msg).startswith("Lambda authorizer failed") and record.args == ("Unauthorized",))
+
+
+logging.getLogger(LocalApigwService.__module__).addFilter(_QuietDenials())
+
+# API Gateway's own status and message of each gateway response type used here.
+_RESPONSE_DEFAULTS = {
+    "UNAUTHORIZED": (401, "Unauthorized"),
+    "ACCESS_DENIED": (403, "User is not authorized to access this resource"),
+    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "AUTHORIZER_FAILURE": (500, "Internal server error"),
+    "DEFAULT_4XX": (400, "Bad request"),
+    "DEFAULT_5XX": (502, "Internal server error"),
+}
+
+
+class GatewayResponses:
+    """The template's `GatewayResponses`, rendered as API Gateway does (written by hand: SAM CLI
+    ignores them). Supports static header values and `$context.error.message(String)` /
+    `$context.error.responseType` in the `application/json` template."""
+
+    def __init__(self, spec: dict[str, dict[str, Any]]) -> None:
+        self.spec = spec
+
+    def render(self, response_type: str, status: int | None = None, message: str | None = None) -> Response:
+        default_status, default_message = _RESPONSE_DEFAULTS.get(response_type, (status or 500, "Error"))
+        own = self.spec.get(response_type, {})
+        code = int(own.get("StatusCode") or status or default_status)
+        family = self.spec.get("DEFAULT_4XX" if code < 500 else "DEFAULT_5XX", {})
+        text = message or default_message
+        templates = own.get("ResponseTemplates") or family.get("ResponseTemplates") or {}
+        template = templates.get("application/json", '{"message": $context.error.messageString}')
+        body = (
+            template.replace("$context.error.messageString", json.dumps(text))
+            .replace("$context.error.message", text)
+            .replace("$context.error.responseType", response_type)
+        )
+        response = Response(body, status=code, content_type="application/json")
+        for source in (family, own):
+            for name, value in (source.get("ResponseParameters", {}).get("Headers", {}) or {}).items():
+                value = str(value)
+                if not (value.startswith("'") and value.endswith("'")):
+                    raise LocalServerError(f"gateway response header {name}: only static 'values' work locally")
+                response.headers[name] = value[1:-1]
+        return response
+
+
+class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no type hints
+    """SAM CLI's gateway plus what the deployed stage does and SAM CLI does not (written by hand):
+
+    - the authorizer result cache: `ReauthorizeEvery` seconds per identity value;
+    - the template's GatewayResponses instead of SAM CLI's `{"message": ...}` bodies, and 404
+      (MISSING_AUTHENTICATION_TOKEN) for an unknown route or method;
+    - 502 with a JSON body when a function raises (SAM CLI answers 500);
+    - one log line per request to stderr.
+    """
+
+    def __init__(
+        self,
+        template: LocalTemplate,
+        runner: InProcessLambdaRunner,
+        port: int = 3000,
+        host: str = "127.0.0.1",
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        api = template.apis.api
+        if not api.routes:
+            raise LocalServerError("no API routes in the template")
+        super().__init__(api=api, lambda_runner=runner, port=port, host=host)
+        self.template = template
+        self.runner = runner
+        self.responses = GatewayResponses(template.gateway_responses())
+        self.authorizer_ttls = template.authorizer_ttls()
+        self._auth_cache: dict[tuple[str, tuple[str | None, ...]], tuple[float, str | bytes]] = {}
+        self._auth_lock = threading.Lock()
+        self._local = threading.local()
+        self.clock: Callable[[], float] = time.monotonic  # tests move it forward past ReauthorizeEvery
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+
+    @property
+    def app(self) -> Flask:
+        if self._app is None:
+            self.create()
+        return cast(Flask, self._app)
+
+    def create(self) -> None:
+        super().create()
+        app = cast(Flask, self._app)
+        not_found = lambda _error: self.responses.render("MISSING_AUTHENTICATION_TOKEN")  # noqa: E731
+        app.register_error_handler(404, not_found)
+        app.register_error_handler(405, not_found)
+        app.register_error_handler(500, lambda _error: self.responses.render("DEFAULT_5XX", 500))
+        app.before_request(self._start_timer)
+        app.after_request(self._log_request)
+
+    # -- logging
+    @staticmethod
+    def _start_timer() -> None:
+        g.started = time.perf_counter()
+        g.function = "-"
+        g.tenant = None
+
+    def _log_request(self, response: Response) -> Response:
+        """One line per request: `<method> <path> <status> <function> <ms>ms [tenant=<tenant>]`.
+
+        The path is logged as sent, percent-encoded, so that no character of it (a newline, a space)
+        can end the line or forge fields of another one.
+        """
+        millis = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        path = escaped(request.full_path.rstrip("?"))
+        line = f"{request.method} {path} {response.status_code} {g.get('function')} {millis:.0f}ms"
+        if g.get("tenant"):
+            line += f" tenant={escaped(str(g.tenant))}"
+        self.log(line)
+        return response
+
+    # -- responses
+    @staticmethod
+    def service_response(body: Any, headers: Any, status_code: int) -> Response:
+        """The function's own response: marked, so that only SAM CLI's error responses are replaced."""
+        response = cast(Response, LocalApigwService.service_response(body, headers, status_code))
+        response.from_integration = True  # type: ignore[attr-defined]
+        return response
+
+    def _request_handler(self, **kwargs: Any) -> Response:
+        try:
+            route: Route = self._get_current_route(request)
+        except KeyError:  # HEAD, which Flask adds to every GET route: no such method in the template
+            return self.responses.render("MISSING_AUTHENTICATION_TOKEN")
+        g.function = route.function_name
+        self._replace_invalid_utf8_body()
+        try:
+            response = cast(Response, super()._request_handler(**kwargs))
+        except FunctionError as error:
+            authorizer = route.authorizer_object
+            if isinstance(authorizer, LambdaAuthorizer) and error.function == authorizer.lambda_name:
+                g.function = error.function
+                # API Gateway answers 401 when an authorizer raises exactly "Unauthorized", else 500.
+                if error.message == "Unauthorized":
+                    return self.responses.render("UNAUTHORIZED")
+                return self.responses.render("AUTHORIZER_FAILURE")
+            return self.responses.render("DEFAULT_5XX", 502, "Internal server error")
+        if getattr(response, "from_integration", False):
+            return response
+        return self._replace_service_error(response)
+
+    def _replace_service_error(self, response: Response) -> Response:
+        """Map a SAM CLI error response to the gateway response type API Gateway would use."""
+        status = response.status_code
+        if status == 401:  # identity source missing: the authorizer is not called
+            return self.responses.render("UNAUTHORIZED")
+        if status == 403:  # the authorizer's policy denies the method
+            return self.responses.render("ACCESS_DENIED")
+        if status >= 500:  # invalid function response and the like: API Gateway says 502
+            return self.responses.render("DEFAULT_5XX", 502 if status in (500, 502) else status)
+        message = (response.get_json(silent=True) or {}).get("message")
+        return self.responses.render("DEFAULT_4XX", status, message)
+
+    def _replace_invalid_utf8_body(self) -> None:
+        """API Gateway hands a text (non-binary) body that is not valid UTF-8 to the function with U+FFFD in
+        place of the bad bytes; SAM CLI answers 502 instead (written by hand: SAM CLI has no such option)."""
+        if _should_base64_encode(self.api.binary_media_types, request.mimetype):
+            return
+        data = request.get_data(cache=True)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            request._cached_data = data.decode("utf-8", errors="replace").encode("utf-8")
+
+    # -- authorizer cache
+    def _invoke_parse_lambda_authorizer(
+        self,
+        lambda_authorizer: LambdaAuthorizer,
+        auth_lambda_event: dict[str, Any],
+        route_lambda_event: dict[str, Any],
+        route: Route,
+    ) -> None:
+        ttl = self.authorizer_ttls.get(lambda_authorizer.authorizer_name, 300)
+        if ttl > 0:
+            identity = tuple(s.find_identity_value(headers=request.headers) for s in lambda_authorizer.identity_sources)
+            self._local.auth = ((lambda_authorizer.authorizer_name, identity), ttl)
+        try:
+            super()._invoke_parse_lambda_authorizer(lambda_authorizer, auth_lambda_event, route_lambda_event, route)
+        finally:
+            self._local.auth = None
+
+    def _invoke_lambda_function(
+        self, lambda_function_name: str, event: dict[str, Any], tenant_id: str | None = None
+    ) -> str | bytes:
+        pending = getattr(self._local, "auth", None)
+        if pending is None:  # the route's function: its event carries the authorizer's context
+            authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+            g.tenant = authorizer.get("tenant") if isinstance(authorizer, dict) else None
+            return cast(str | bytes, super()._invoke_lambda_function(lambda_function_name, event, tenant_id))
+        self._local.auth = None  # only the authorizer's own invocation is cached
+        key, ttl = pending
+        now = self.clock()
+        with self._auth_lock:
+            hit = self._auth_cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        result = cast(str | bytes, super()._invoke_lambda_function(lambda_function_name, event, tenant_id))
+        with self._auth_lock:
+            self._auth_cache[key] = (now + ttl, result)
+        return result
+
+
+def build_gateway(
+    template_path: Path | str,
+    ddb_endpoint: str,
+    *,
+    port: int = 3000,
+    hot_reload: bool = True,
+    log: Callable[[str], None] | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> LocalGateway:
+    """The gateway of `template_path` against DynamoDB Local at `ddb_endpoint` (sets the process environment,
+    plus `extra_env`, e.g. AWS_ENDPOINT_URL_EVENTBRIDGE of a LocalEventBus)."""
+    template = LocalTemplate.load(template_path)
+    apply_environment(
+        {**function_environment(template.all_functions(), template.table_names(), ddb_endpoint), **(extra_env or {})}
+    )
+    runner = InProcessLambdaRunner(template, hot_reload=hot_reload)
+    purge_modules(runner.layer_packages())  # modules imported before the environment was set
+    gateway = LocalGateway(template, runner, port=port, log=log)
+    gateway.create()
+    return gateway

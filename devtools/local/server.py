@@ -1,0 +1,90 @@
+"""`make start` (`python -m devtools.local`): the API of `template.yaml` on 127.0.0.1, without Docker.
+
+DynamoDB Local on the local store (`devtools.local.store`) with the template's tables and the keys
+of TODO_LOCAL_API_KEYS (tenant:key,...; default `demo:local-dev-key`), the EventBridge stand-in,
+the gateway on PORT (default 3000) and a stream poller per stream event of a function.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from contextlib import ExitStack
+from typing import Any
+
+from werkzeug.serving import make_server
+
+from devtools.loader import ensure_layer_on_path
+from devtools.local import store
+from devtools.local.bus import LocalEventBus
+from devtools.local.dynamodb import DynamoDBLocalError
+from devtools.local.gateway import build_gateway
+from devtools.local.streams import stream_pollers
+from devtools.local.template import TEMPLATE, LocalServerError
+
+
+def main() -> int:
+    ensure_layer_on_path()
+    port = int(os.environ.get("PORT", "3000"))
+    host = "127.0.0.1"
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the gateway logs one line per request itself
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        pairs = store.configured_keys()
+        from devtools import oidc
+
+        with (
+            store.serving() as endpoint,
+            LocalEventBus(store.events_file()) as bus,
+            oidc.serve_default() as issuer,
+            ExitStack() as pollers,
+        ):
+            requests_log = pollers.enter_context(store.requests_log().open("a", encoding="utf-8"))
+            lock = threading.Lock()
+
+            def log(line: str) -> None:  # stderr, and the file `make usage` reads
+                print(line, file=sys.stderr, flush=True)
+                with lock:
+                    requests_log.write(line + "\n")
+                    requests_log.flush()
+
+            extra_env = {"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint, **oidc.environment(issuer.url)}
+            gateway = build_gateway(TEMPLATE, endpoint, port=port, log=log, extra_env=extra_env)
+            store.provision_keys(endpoint, pairs)
+            for poller in stream_pollers(gateway.template, gateway.runner, endpoint):
+                pollers.enter_context(poller)
+            server = make_server(host, port, gateway.app, threaded=True)
+            url = f"http://{host}:{port}"
+            # Keys are secrets: the banner names the tenants, and shows only the README's demo key.
+            demo = [k for t, k in pairs if f"{t}:{k}" == store.DEFAULT_KEYS]
+            key = demo[0] if demo else "<a key of TODO_LOCAL_API_KEYS>"
+            print(
+                f"To-Do API on {url}  (DynamoDB Local on {endpoint}; Ctrl-C to stop)\n"
+                f"  tenants: {', '.join(t for t, _ in pairs) or '(none: set TODO_LOCAL_API_KEYS)'}\n"
+                f"  try: curl -s -H 'x-api-key: {key}' -H 'content-type: application/json' "
+                f'-d \'{{"title": "Read a book"}}\' {url}/todos\n'
+                f"       curl -s -H 'x-api-key: {key}' {url}/todos\n"
+                f"  signed-in users: OIDC issuer {issuer.url}; TOKEN=$(make -s token USER=alice | tail -n 1)\n"
+                f'       curl -s -H "Authorization: Bearer $TOKEN" {url}/todos\n'
+                f"  docs: {url}/docs    published events: tail -f {store.events_file()}\n"
+                f"  request log: {store.requests_log()} (make usage)",
+                flush=True,
+            )
+            try:
+                server.serve_forever()
+            finally:
+                server.server_close()
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        return 0
+    except (LocalServerError, DynamoDBLocalError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0

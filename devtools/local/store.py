@@ -1,0 +1,110 @@
+"""The local store: the one DynamoDB Local data folder of `make start`, `make key`, `make revoke-key`
+and `make invoke`: `.local/dynamodb`, or the folder that DYNAMODB_LOCAL_DIR names.
+
+A running server publishes its DynamoDB Local endpoint in that folder (`endpoint`); the other
+commands use it when it answers, else start a short-lived DynamoDB Local on the same folder (two
+processes must never open one folder). Either way they see the same tables, keys included.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from devtools.local import dynamodb
+from devtools.local.template import LocalServerError, local_table_name
+
+if TYPE_CHECKING:
+    from todo_api.domain.ports import KeyStore
+
+DEFAULT_KEYS = "demo:local-dev-key"
+
+
+def data_dir() -> Path:
+    """DynamoDB Local's data folder: `.local/dynamodb`, or DYNAMODB_LOCAL_DIR."""
+    return Path(os.environ.get("DYNAMODB_LOCAL_DIR") or dynamodb.DEFAULT_DB_PATH)
+
+
+def endpoint_file() -> Path:
+    """Where a running DynamoDB Local of the data folder publishes its endpoint."""
+    return data_dir() / "endpoint"
+
+
+def events_file() -> Path:
+    """Where the local EventBridge stand-in appends the published events."""
+    if "DYNAMODB_LOCAL_DIR" in os.environ:
+        return data_dir() / "events.jsonl"
+    return dynamodb.LOCAL_DIR / "events.jsonl"
+
+
+def requests_log() -> Path:
+    """Where the server appends its request log (what `make usage` reads)."""
+    if "DYNAMODB_LOCAL_DIR" in os.environ:
+        return data_dir() / "requests.log"
+    return dynamodb.LOCAL_DIR / "requests.log"
+
+
+def published_endpoint() -> str | None:
+    """The endpoint of the data folder's running DynamoDB Local, if one answers there."""
+    path = endpoint_file()
+    if not path.is_file():
+        return None
+    endpoint = path.read_text(encoding="utf-8").strip()
+    return endpoint if dynamodb.answers(endpoint) else None
+
+
+@contextmanager
+def serving(port: int | None = None) -> Iterator[str]:
+    """DynamoDB Local on the data folder with the template's tables, its endpoint published (make start)."""
+    if (running := published_endpoint()) is not None:
+        raise dynamodb.DynamoDBLocalError(f"DynamoDB Local already runs on {data_dir()} at {running} (make start?)")
+    with dynamodb.running(data_dir(), port=port or int(os.environ.get("DYNAMODB_PORT", "0")) or None) as ddb:
+        endpoint_file().write_text(ddb.endpoint, encoding="utf-8")
+        try:
+            yield ddb.endpoint
+        finally:
+            endpoint_file().unlink(missing_ok=True)
+
+
+@contextmanager
+def opened() -> Iterator[str]:
+    """The endpoint of the store: the running server's DynamoDB Local, or one started for this block."""
+    endpoint = published_endpoint()
+    if endpoint is not None:
+        dynamodb.ensure_tables(endpoint)
+        yield endpoint
+        return
+    with dynamodb.running(data_dir()) as ddb:
+        yield ddb.endpoint
+
+
+def key_store(endpoint: str, table_name: str | None = None) -> KeyStore:
+    """The project's own key store on the local TodoTable (or `table_name`)."""
+    from todo_api.adapters.key_store import DynamoDBKeyStore
+
+    return DynamoDBKeyStore(dynamodb.client(endpoint), table_name or local_table_name("TodoTable"))
+
+
+def parse_keys(spec: str) -> list[tuple[str, str]]:
+    """`tenant:key,...` (TODO_LOCAL_API_KEYS) as pairs."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        tenant, sep, key = item.partition(":")
+        if not sep or not tenant or not key:
+            raise LocalServerError(f"TODO_LOCAL_API_KEYS: {item!r} is not tenant:key")
+        pairs.append((tenant, key))
+    return pairs
+
+
+def provision_keys(endpoint: str, pairs: list[tuple[str, str]], table_name: str | None = None) -> None:
+    """Store each key's hash for its tenant (idempotent)."""
+    store = key_store(endpoint, table_name)
+    for tenant, key in pairs:
+        store.add(tenant, key)
+
+
+def configured_keys() -> list[tuple[str, str]]:
+    return parse_keys(os.environ.get("TODO_LOCAL_API_KEYS", DEFAULT_KEYS))
