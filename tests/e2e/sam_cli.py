@@ -44,10 +44,9 @@ class Skip:
 
 
 # SAM CLI passes an authorizer's exception on as a 502 of its own, where API Gateway answers 401 to
-# exactly "Unauthorized" (the template's UNAUTHORIZED gateway response).
+# exactly "Unauthorized" (the template's UNAUTHORIZED gateway response). The authorizer has no
+# identity source (a key or a token), so a request without either reaches it too: the same 502.
 UNKNOWN_KEY = Answer(502, {"message": "Internal server error"}, "an authorizer's 'Unauthorized' becomes 502")
-# No x-api-key header (the authorizer's identity source): SAM CLI's own 401, not the template's body.
-MISSING_KEY = Answer(401, {"message": "Unauthorized"}, "SAM CLI's 401 body, not the template's gateway response")
 # No route or method: SAM CLI's 403, where API Gateway uses MISSING_AUTHENTICATION_TOKEN (404 here).
 NO_ROUTE = Answer(403, {"message": "Missing Authentication Token"}, "SAM CLI's 403 for an unknown route or method")
 # HEAD of a GET route: SAM CLI's Flask answers it and the function's response is dropped: 502, no body.
@@ -59,8 +58,8 @@ NOT_UTF8 = Answer(502, {"message": "Internal server error"}, "SAM CLI cannot dec
 NO_STREAM = Skip("sam local start-api runs no stream consumer, so the activity feed stays empty")
 
 DIFFERENCES: dict[str, Answer | Skip] = {
-    "test_e2e_errors.py::test_missing_or_unknown_key_is_401_and_changes_nothing[*-missing]": MISSING_KEY,
-    "test_e2e_errors.py::test_missing_or_unknown_key_is_401_and_changes_nothing[*-empty]": MISSING_KEY,
+    "test_e2e_errors.py::test_missing_or_unknown_key_is_401_and_changes_nothing[*-missing]": UNKNOWN_KEY,
+    "test_e2e_errors.py::test_missing_or_unknown_key_is_401_and_changes_nothing[*-empty]": UNKNOWN_KEY,
     "test_e2e_errors.py::test_missing_or_unknown_key_is_401_and_changes_nothing[*-unknown]": UNKNOWN_KEY,
     "test_e2e_errors.py::test_unknown_route_is_404_or_405[*]": NO_ROUTE,
     "test_e2e_errors.py::test_unsupported_method_is_404_or_405_and_changes_nothing[*]": NO_ROUTE,
