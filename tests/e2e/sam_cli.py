@@ -63,7 +63,6 @@ DIFFERENCES: dict[str, Answer | Skip] = {
     "test_e2e_errors.py::test_missing_or_unknown_key_is_401_and_changes_nothing[*-unknown]": UNKNOWN_KEY,
     "test_e2e_errors.py::test_unknown_route_is_404_or_405[*]": NO_ROUTE,
     "test_e2e_errors.py::test_unsupported_method_is_404_or_405_and_changes_nothing[*]": NO_ROUTE,
-    "test_e2e_errors.py::test_methods_outside_the_contract_are_no_server_error[*-OPTIONS]": NO_ROUTE,
     "test_e2e_errors.py::test_methods_outside_the_contract_are_no_server_error[*-HEAD]": HEAD,
     "test_e2e_errors.py::test_body_in_another_charset_than_utf8_is_415_and_writes_nothing[*]": NOT_UTF8,
     "test_e2e_activity.py::test_create_complete_delete_appear_newest_first": NO_STREAM,
