@@ -8,7 +8,7 @@ import pytest
 
 from devtools.expand_template import expand
 from tests.conftest import Context, load_event
-from todo_api import wiring
+from todo_api.settings import get_settings
 
 EXPOSED = "ETag, Location, Retry-After"
 
@@ -104,7 +104,7 @@ def test_every_function_response_allows_any_origin_by_default(api, aws):
 
 def test_one_allowed_origin_is_named_with_vary(api, aws, monkeypatch):
     monkeypatch.setenv("CORS_ALLOW_ORIGIN", "https://app.example.com")
-    wiring.get_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         for reply in _every_kind_of_response(api):
             assert reply.headers["Access-Control-Allow-Origin"] == "https://app.example.com", reply.status
@@ -112,7 +112,7 @@ def test_one_allowed_origin_is_named_with_vary(api, aws, monkeypatch):
             assert reply.headers["Access-Control-Expose-Headers"] == EXPOSED
     finally:
         monkeypatch.delenv("CORS_ALLOW_ORIGIN")
-        wiring.get_settings.cache_clear()
+        get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,6 @@
-"""Configuration: one validated model, read once per cold start.
+"""The API functions' configuration: one validated model, read once per cold start.
+
+The authorizer reads its own variables without pydantic (`todo_api.authorizer_settings`).
 
 Each function's environment holds only what it uses (see template.yaml); a setting is required
 where it is used, by `Settings.require`, so a function without, say, the idempotency table
@@ -10,9 +12,7 @@ from functools import cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-class MissingSetting(RuntimeError):
-    """A setting this function needs is not in its environment (a template error)."""
+from todo_api.authorizer_settings import MissingSetting  # one error for a missing setting, either model
 
 
 class Settings(BaseSettings):
@@ -26,16 +26,6 @@ class Settings(BaseSettings):
     cors_allow_origin: str = Field(
         default="*", validation_alias="CORS_ALLOW_ORIGIN", pattern=r"^\*$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
     )
-    # The authorizer's: bearer tokens (no TOKEN_ISSUER: keys only) and its in-container caches.
-    token_issuer: str | None = Field(default=None, validation_alias="TOKEN_ISSUER")
-    token_audience: str | None = Field(default=None, validation_alias="TOKEN_AUDIENCE")
-    token_jwks_url: str | None = Field(default=None, validation_alias="TOKEN_JWKS_URL")
-    token_use: str | None = Field(default="access", validation_alias="TOKEN_USE")
-    token_algorithms: str = Field(default="RS256", validation_alias="TOKEN_ALGORITHMS", min_length=1)
-    token_leeway_seconds: int = Field(default=30, validation_alias="TOKEN_LEEWAY_SECONDS", ge=0, le=300)
-    tenant_claim: str | None = Field(default=None, validation_alias="TENANT_CLAIM")
-    users_usage_key: str | None = Field(default=None, validation_alias="USERS_USAGE_KEY")
-    key_cache_seconds: int = Field(default=300, validation_alias="KEY_CACHE_SECONDS", ge=0, le=3600)
 
     def require(self, name: str) -> str:
         value = getattr(self, name)

@@ -2,16 +2,16 @@
 
 Handlers ask here for what they use; modules are imported on first use, so that a function
 loads only its own adapters at cold start (the activity feed only for its two functions,
-the key store only for the authorizer). `reset()` forgets everything (for tests).
+the key store only for the authorizer, which loads neither pydantic nor the todo models: it reads
+`todo_api.authorizer_settings`, the API functions `todo_api.settings`). `reset()` forgets
+everything (for tests).
 """
 
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from todo_api.adapters import clients
-from todo_api.adapters.todo_store import DynamoDBTodoStore
-from todo_api.domain.todos import TodoService
-from todo_api.settings import get_settings
+from todo_api.authorizer_settings import get_authorizer_settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from todo_api.domain.activity import ActivityEvent, ActivityFeed, StreamConsumer
     from todo_api.domain.auth import CachedKeys
     from todo_api.domain.ports import KeyStore
+    from todo_api.domain.todos import TodoService
+    from todo_api.settings import Settings
 
 
 @cache
@@ -34,13 +36,22 @@ def events() -> Any:
     return clients.events_client()
 
 
+def _settings() -> "Settings":
+    from todo_api.settings import get_settings
+
+    return get_settings()
+
+
 def _table_name() -> str:
-    return get_settings().require("table_name")
+    return _settings().require("table_name")
 
 
 @cache
-def todo_service() -> TodoService:
-    settings = get_settings()
+def todo_service() -> "TodoService":
+    from todo_api.adapters.todo_store import DynamoDBTodoStore
+    from todo_api.domain.todos import TodoService
+
+    settings = _settings()
     store = DynamoDBTodoStore(
         dynamodb(), _table_name(), settings.idempotency_table_name, settings.idempotency_ttl_seconds
     )
@@ -59,9 +70,10 @@ def activity_feed() -> "ActivityFeed":
 def stream_consumer() -> "StreamConsumer":
     from todo_api.adapters.activity_store import DynamoDBActivityStore
     from todo_api.adapters.event_bus import EventBridgeBus
+    from todo_api.adapters.todo_store import DynamoDBTodoStore
     from todo_api.domain.activity import StreamConsumer
 
-    settings = get_settings()
+    settings = _settings()
     retention = int(settings.require("activity_retention_days"))
     store = DynamoDBActivityStore(dynamodb(), _table_name(), retention)
     bus = EventBridgeBus(events(), settings.require("event_bus_name"))
@@ -79,7 +91,7 @@ def stream_record_handler() -> "Callable[[dict[str, Any]], ActivityEvent | None]
 def key_store() -> "KeyStore":
     from todo_api.adapters.key_store import DynamoDBKeyStore
 
-    return DynamoDBKeyStore(dynamodb(), _table_name())
+    return DynamoDBKeyStore(dynamodb(), get_authorizer_settings().require_table_name())
 
 
 @cache
@@ -89,37 +101,38 @@ def key_lookup() -> "CachedKeys":
 
     from todo_api.domain.auth import CachedKeys, TtlCache
 
-    return CachedKeys(key_store(), TtlCache(time.monotonic), get_settings().key_cache_seconds)
+    return CachedKeys(key_store(), TtlCache(time.monotonic), get_authorizer_settings().key_cache_seconds)
 
 
 def users_usage_key() -> str | None:
     """The usage key the authorizer names for signed-in users (None: no usage plan, as locally)."""
-    return get_settings().users_usage_key or None
+    return get_authorizer_settings().users_usage_key
 
 
 @cache
 def token_verifier() -> "TokenVerifier | None":
     """The authorizer's bearer-token verifier; None where no issuer is configured (keys only)."""
-    settings = get_settings()
-    if not settings.token_issuer:
+    settings = get_authorizer_settings()
+    if settings.token_issuer is None:
         return None
     from todo_api.adapters.tokens import Jwks, TokenVerifier
     from todo_api.domain.auth import TokenPolicy
 
     policy = TokenPolicy(
         issuer=settings.token_issuer,
-        audience=settings.require("token_audience"),
-        token_use=settings.token_use or None,
-        algorithms=tuple(a.strip() for a in settings.token_algorithms.split(",") if a.strip()),
+        audience=settings.require_token_audience(),
+        token_use=settings.token_use,
+        algorithms=settings.token_algorithms,
         leeway_seconds=settings.token_leeway_seconds,
-        tenant_claim=settings.tenant_claim or None,
+        tenant_claim=settings.tenant_claim,
     )
-    return TokenVerifier(policy, Jwks(settings.token_issuer, settings.token_jwks_url or None))
+    return TokenVerifier(policy, Jwks(settings.token_issuer, settings.token_jwks_url))
 
 
 def reset() -> None:
     """Forget every client, adapter, service and the settings (tests change the environment)."""
     cached_builders = (dynamodb, events, todo_service, activity_feed, stream_consumer, key_store, key_lookup)
-    for cached in (*cached_builders, token_verifier):
+    from todo_api.settings import get_settings
+
+    for cached in (*cached_builders, token_verifier, get_authorizer_settings, get_settings):
         cached.cache_clear()
-    get_settings.cache_clear()

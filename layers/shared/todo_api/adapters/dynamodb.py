@@ -11,12 +11,14 @@ Single-table design, partitioned by tenant:
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from todo_api.domain.errors import StoreUnavailable
-from todo_api.domain.models import Todo
+
+if TYPE_CHECKING:
+    from todo_api.domain.models import Todo
 
 Item = dict[str, Any]
 
@@ -55,7 +57,7 @@ def n(value: int) -> dict[str, str]:
     return {"N": str(value)}
 
 
-def to_item(tenant: str, todo: Todo) -> Item:
+def to_item(tenant: str, todo: "Todo") -> Item:
     return {
         "PK": s(tenant_pk(tenant)),
         "SK": s(todo_sk(todo.id)),
@@ -71,8 +73,10 @@ def to_item(tenant: str, todo: Todo) -> Item:
     }
 
 
-def from_item(item: Mapping[str, Any]) -> Todo:
+def from_item(item: Mapping[str, Any]) -> "Todo":
     """A stored todo, trusted: the table holds only what `to_item` wrote (no validation cost)."""
+    from todo_api.domain.models import Todo  # here: the key store (the authorizer) needs no models
+
     return Todo.model_construct(
         id=item["id"]["S"],
         title=item["title"]["S"],

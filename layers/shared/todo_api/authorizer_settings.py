@@ -1,0 +1,85 @@
+"""The authorizer's settings, read once per cold start with the standard library alone.
+
+API Gateway calls the authorizer on every request (it has no identity source), so its cold start
+is on the path of every new container's first request, and it uses none of the todo models:
+reading its few variables with pydantic-settings would load pydantic for them alone, some 0.4
+of a bare boto3 handler's cold start (`make bench`, `authorizer_init_instructions_ratio`). The
+API functions' settings stay in `todo_api.settings`; a variable belongs to one of the two.
+
+Unset or empty optional variables mean "not configured" (the template passes empty parameters
+as empty strings); a number that is not one, or out of its range, fails the cold start.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from todo_api.domain.auth import ACCESS_TOKEN_USE
+
+
+class MissingSetting(RuntimeError):
+    """A setting this function needs is not in its environment (a template error)."""
+
+
+def _text(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def _number(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of seconds, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be {low}..{high}, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class AuthorizerSettings:
+    table_name: str | None = None  # TABLE_NAME: the key store's table (required for a key look-up)
+    key_cache_seconds: int = 300  # KEY_CACHE_SECONDS: a key's look-up is remembered this long
+    token_issuer: str | None = None  # TOKEN_ISSUER: none means keys only
+    token_audience: str | None = None  # TOKEN_AUDIENCE: required with an issuer
+    token_jwks_url: str | None = None  # TOKEN_JWKS_URL: else the issuer's discovery document's
+    token_use: str | None = ACCESS_TOKEN_USE  # TOKEN_USE: empty means the issuer has no such claim
+    token_algorithms: tuple[str, ...] = ("RS256",)  # TOKEN_ALGORITHMS: comma-separated allow-list
+    token_leeway_seconds: int = 30  # TOKEN_LEEWAY_SECONDS: for exp and nbf
+    tenant_claim: str | None = None  # TENANT_CLAIM: a claim naming a team's tenant
+    users_usage_key: str | None = None  # USERS_USAGE_KEY: the usage key of signed-in users
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "AuthorizerSettings":
+        algorithms = tuple(a.strip() for a in environ.get("TOKEN_ALGORITHMS", "RS256").split(",") if a.strip())
+        return cls(
+            table_name=_text(environ, "TABLE_NAME"),
+            key_cache_seconds=_number(environ, "KEY_CACHE_SECONDS", 300, 0, 3600),
+            token_issuer=_text(environ, "TOKEN_ISSUER"),
+            token_audience=_text(environ, "TOKEN_AUDIENCE"),
+            token_jwks_url=_text(environ, "TOKEN_JWKS_URL"),
+            token_use=_text(environ, "TOKEN_USE") if "TOKEN_USE" in environ else ACCESS_TOKEN_USE,
+            token_algorithms=algorithms,
+            token_leeway_seconds=_number(environ, "TOKEN_LEEWAY_SECONDS", 30, 0, 300),
+            tenant_claim=_text(environ, "TENANT_CLAIM"),
+            users_usage_key=_text(environ, "USERS_USAGE_KEY"),
+        )
+
+    def require_table_name(self) -> str:
+        if self.table_name is None:
+            raise MissingSetting("TABLE_NAME is not set")
+        return self.table_name
+
+    def require_token_audience(self) -> str:
+        if self.token_audience is None:
+            raise MissingSetting("TOKEN_AUDIENCE is not set (it is required with TOKEN_ISSUER)")
+        return self.token_audience
+
+
+@cache
+def get_authorizer_settings() -> AuthorizerSettings:
+    return AuthorizerSettings.from_environ(os.environ)
