@@ -2,7 +2,9 @@
 
 The API is `make start`'s server; the page is served by a plain HTTP server on another port of
 127.0.0.1, which makes it another origin. With any origin allowed (the default), the page lists,
-creates, reads the `ETag`, updates with `If-Match`, deletes, and reads the gateway's own errors.
+creates, reads the `ETag`, updates with `If-Match`, deletes, and reads the gateway's own errors,
+once with an API key and once as a signed-in user, with an `Authorization: Bearer` access token of
+the server's own OIDC issuer, as `make token` prints it (its preflight must allow `Authorization`).
 With the origins restricted to one, a page on that origin still can, and a page on any other
 origin cannot read a single response.
 
@@ -17,6 +19,8 @@ import contextlib
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -25,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from devtools.local.serve import served
+from devtools.local.serve import Served, served
 
 CHROMIUM = os.environ.get("TODO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 PAGE = b"<!doctype html><html><head><title>todo app</title></head><body>another origin</body></html>"
@@ -33,8 +37,8 @@ PAGE = b"<!doctype html><html><head><title>todo app</title></head><body>another 
 # Everything the page does, in the page: each call's status and the headers and body it could read,
 # or "blocked" when the browser refused to let the page read the response.
 SCRIPT = """
-async ({api, key}) => {
-  const keyed = {"x-api-key": key};
+async ({api, auth}) => {
+  const keyed = auth;  // {"x-api-key": key} or {"Authorization": "Bearer " + token}
   const json = {...keyed, "Content-Type": "application/json"};
   const call = async (path, init) => {
     try {
@@ -61,6 +65,7 @@ async ({api, key}) => {
   out.gone = await call("/todos/" + id, {headers: keyed});
   out.noKey = await call("/todos", {});
   out.badKey = await call("/todos", {headers: {"x-api-key": "no-such-key"}});
+  out.badToken = await call("/todos", {headers: {"Authorization": "Bearer e30.e30.c2lnbmF0dXJl"}});
   out.unknownRoute = await call("/nope", {});  // no custom header, no preflight: an unknown path has none
   out.tooLarge = await call("/todos",
     {method: "POST", headers: json, body: JSON.stringify({title: "x".repeat(70000)})});
@@ -114,12 +119,12 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def run_page(browser: Any, origin: str, api: str, key: str) -> dict[str, Any]:
+def run_page(browser: Any, origin: str, api: str, auth: dict[str, str]) -> dict[str, Any]:
     page = browser.new_page()
     try:
         page.goto(origin + "/app.html")
         assert page.evaluate("location.origin") == origin
-        result: dict[str, Any] = page.evaluate(SCRIPT, {"api": api, "key": key})
+        result: dict[str, Any] = page.evaluate(SCRIPT, {"api": api, "auth": auth})
         return result
     finally:
         page.close()
@@ -143,17 +148,39 @@ def assert_the_app_works(out: dict[str, Any]) -> None:
     assert out["noKey"]["status"] == 401, out["noKey"]
     assert out["noKey"]["body"] == {"error": "Missing or invalid API key"}
     assert out["badKey"]["status"] == 401, out["badKey"]
+    assert out["badToken"]["status"] == 401, out["badToken"]
+    assert out["badToken"]["body"] == {"error": "Missing or invalid API key"}
     assert out["unknownRoute"]["status"] == 404, out["unknownRoute"]
     assert out["tooLarge"]["status"] == 413, out["tooLarge"]
     assert out["badBody"]["status"] == 400, out["badBody"]
     assert out["badBody"]["body"]["error"]
 
 
+def token_of(server: Served, user: str) -> str:
+    """An access token of the server's OIDC issuer, printed on its last line by `make token`'s command."""
+    run = subprocess.run(
+        [sys.executable, "-m", "devtools.oidc", "token", "--user", user],
+        env={**os.environ, "DYNAMODB_LOCAL_DIR": str(server.data_dir)},  # the server's own issuer and key
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return run.stdout.strip().splitlines()[-1]
+
+
 def test_a_page_on_another_origin_uses_the_api(browser: Any) -> None:
     key = f"browser-{secrets.token_hex(8)}"
     with served({"browser": key}) as server, page_origin() as origin:
         assert origin != server.url
-        assert_the_app_works(run_page(browser, origin, server.url, key))
+        assert_the_app_works(run_page(browser, origin, server.url, {"x-api-key": key}))
+
+
+def test_a_signed_in_user_on_another_origin_uses_the_api_with_a_bearer_token(browser: Any) -> None:
+    with served({"browser": f"browser-{secrets.token_hex(8)}"}) as server, page_origin() as origin:
+        token = token_of(server, f"browser-user-{secrets.token_hex(4)}")
+        out = run_page(browser, origin, server.url, {"Authorization": f"Bearer {token}"})
+    assert_the_app_works(out)
+    assert [item["id"] for item in out["list"]["body"]["items"]] == [out["create"]["body"]["id"]]  # a new user's own
 
 
 def test_restricted_origins_let_only_that_origin_read(browser: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,7 +188,7 @@ def test_restricted_origins_let_only_that_origin_read(browser: Any, monkeypatch:
     with page_origin() as allowed, page_origin() as other:
         monkeypatch.setenv("CORS_ALLOW_ORIGIN", allowed)  # make start's variable, passed on by served()
         with served({"browser": key}) as server:
-            assert_the_app_works(run_page(browser, allowed, server.url, key))
-            refused = run_page(browser, other, server.url, key)
+            assert_the_app_works(run_page(browser, allowed, server.url, {"x-api-key": key}))
+            refused = run_page(browser, other, server.url, {"x-api-key": key})
     readable = {name: call for name, call in refused.items() if "blocked" not in call}
     assert readable == {}, f"a page on {other} could read: {readable}"
