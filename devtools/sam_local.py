@@ -11,14 +11,18 @@ Needs Docker (and the build in `.aws-sam/build`, which `make sam-local-e2e` make
 SAM_LOCAL_BUILD=existing). It starts, each on a free port:
 
 1. DynamoDB Local (a fresh data folder) with the template's tables, and the keys `demo:local-dev-key`
-   (the key of `events/*.json` and the README) and one of a second tenant;
+   (the key of `events/*.json` and the README) and one of each of the suite's two tenants;
 2. a local EventBridge PutEvents endpoint, listening on every interface so that the functions'
    containers reach it as `host.docker.internal`;
 3. `sam local start-api --env-vars <env.json with those ports>` on the build, with the options of
-   `SAM_LOCAL_OPTS` (e.g. `--skip-pull-image --add-host host.docker.internal:172.17.0.1`).
+   `SAM_LOCAL_OPTS` (e.g. `--skip-pull-image --add-host host.docker.internal:172.17.0.1`);
+4. the table's stream into StreamConsumerFunction, which SAM CLI does not do: `sam local
+   start-lambda` with the same options, and the stream poller of `make start`
+   (devtools.local.streams, with the event's batch size, retries and filters), whose handler invokes
+   the function there, in SAM CLI's container, through the Lambda Invoke API.
 
 Then it runs `tests/e2e` against it with `TODO_API_EMULATOR=sam-cli` (SAM CLI's differences are
-declared in tests/e2e/sam_cli.py), and `sam local invoke` of every function on its `events/` file,
+declared in tests/e2e/sam_cli.py), stops the poller, and `sam local invoke` of every function on its `events/` file,
 checking each result: the authorizer names tenant demo, the API functions answer 200/201 for the
 todo of the events, and the stream consumer turns `events/stream_batch.json` into three EventBridge
 events and three entries of the tenant's activity feed. Everything it started is stopped at the end.
@@ -44,11 +48,16 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import boto3
 import requests
+from botocore.config import Config
 
 from devtools.loader import ROOT, ensure_layer_on_path
 from devtools.local import dynamodb
 from devtools.local.bus import LocalEventBus
+from devtools.local.context import REGION
+from devtools.local.streams import stream_pollers
+from devtools.local.template import project
 
 ensure_layer_on_path()
 
@@ -60,6 +69,8 @@ from todo_api.domain.models import Todo  # noqa: E402
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
 SAM = ROOT / ".venv" / "bin" / "sam"
 TENANT, KEY = "demo", "local-dev-key"  # what events/*.json and the README use
+# The suite's two tenants: not demo, whose feed the invocations of events/ check afterwards.
+E2E_TENANT, E2E_KEY = "sam-e2e-a", "sam-e2e-a-key"
 OTHER_TENANT, OTHER_KEY = "sam-e2e-b", "sam-e2e-b-key"
 EVENT_TODO_ID = "01JD7Z6ZQ4N8Y3T5V2W9X0ABCD"  # the todo of events/{get,update,delete}_todo.json
 DOCKER_HOST_NAME = "host.docker.internal"
@@ -114,6 +125,7 @@ def reachable_bus(path: Path, host: str, port: int = 0, echo: bool = False) -> I
 def provision_keys(endpoint: str, tables: dict[str, str]) -> None:
     keys = DynamoDBKeyStore(dynamodb.client(endpoint), tables["TodoTable"])
     keys.add(TENANT, KEY)
+    keys.add(E2E_TENANT, E2E_KEY)
     keys.add(OTHER_TENANT, OTHER_KEY)
 
 
@@ -153,36 +165,92 @@ def started(workdir: Path, architecture: str, timeout: int) -> Iterator[Local]:
 
 
 @contextlib.contextmanager
-def start_api(local: Local, workdir: Path, wait_s: float = 300.0) -> Iterator[str]:
+def sam_serving(
+    local: Local, workdir: Path, command: str, ready: Callable[[str], bool], *, extra: tuple[str, ...] = (), sweep: bool
+) -> Iterator[str]:
+    """`sam local <command>` on a free port, once `ready(url)`; stopped afterwards (see `stop`)."""
     port = dynamodb.free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = workdir / "start-api.log"
-    command = [str(SAM), "local", "start-api", "--port", str(port), *local.sam_options]
-    log(f"{shlex.join(command)} (log {log_path})")
+    log_path = workdir / f"{command}.log"
+    argv = [str(SAM), "local", command, "--port", str(port), *extra, *local.sam_options]
+    log(f"{shlex.join(argv)} (log {log_path})")
     with log_path.open("ab") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + wait_s
-        while True:
+        deadline = time.monotonic() + 300.0
+        while not ready(url):
             if process.poll() is not None:
-                raise SystemExit(f"sam local start-api exited ({process.returncode}):\n{log_path.read_text()[-3000:]}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(url + "/", timeout=30).status_code == 200:
-                    break
+                raise SystemExit(f"sam local {command} exited ({process.returncode}):\n{log_path.read_text()[-3000:]}")
             if time.monotonic() > deadline:
-                raise SystemExit(
-                    f"sam local start-api did not answer in {wait_s:.0f} s:\n{log_path.read_text()[-3000:]}"
-                )
+                raise SystemExit(f"sam local {command} did not answer in 300 s:\n{log_path.read_text()[-3000:]}")
             time.sleep(1)
-        log(f"API up on {url}")
+        log(f"sam local {command} up on {url}")
         yield url
     finally:
-        stop(process, "sam local start-api")
+        stop(process, f"sam local {command}", sweep=sweep)
 
 
-def stop(process: subprocess.Popen[bytes], name: str) -> None:
-    """SIGTERM first (SAM CLI then removes its warm containers), then the process group, then any
-    function container of this checkout's build that is left (SAM CLI killed before it cleaned up)."""
+def api_answers(url: str) -> bool:
+    with contextlib.suppress(requests.RequestException):
+        return requests.get(url + "/", timeout=30).status_code == 200
+    return False
+
+
+def http_answers(url: str) -> bool:
+    """Any HTTP answer (start-lambda serves only the Invoke API's paths)."""
+    with contextlib.suppress(requests.RequestException):
+        requests.get(url + "/", timeout=5)
+        return True
+    return False
+
+
+def start_api(local: Local, workdir: Path) -> contextlib.AbstractContextManager[str]:
+    return sam_serving(local, workdir, "start-api", api_answers, sweep=True)
+
+
+class StartLambdaRunner:
+    """Runs a function in `sam local start-lambda` (SAM CLI's container, through the Lambda Invoke API),
+    for devtools.local.streams' pollers, which call `run(function, event)` as on make start's runner."""
+
+    def __init__(self, endpoint: str, timeout: int) -> None:
+        # One attempt: the poller retries a failed batch itself, as Lambda's event source mapping does.
+        config = dynamodb.config(attempts=1).merge(Config(read_timeout=timeout + 60))
+        self._client = boto3.client(  # type: ignore[call-overload]
+            "lambda", endpoint_url=endpoint, region_name=REGION, config=config, **dynamodb.DUMMY_CREDENTIALS
+        )
+        self.invocations = 0
+
+    def run(self, function: str, event: dict[str, Any]) -> Any:
+        response = self._client.invoke(FunctionName=function, Payload=json.dumps(event, default=str).encode())
+        self.invocations += 1
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            raise RuntimeError(f"{function} failed: {payload}")
+        return payload
+
+
+@contextlib.contextmanager
+def stream_consumer(local: Local, workdir: Path, timeout: int) -> Iterator[StartLambdaRunner]:
+    """The table's stream into StreamConsumerFunction under SAM CLI, while the block runs."""
+    # LAZY: only the functions invoked here get a container (the stream consumer), reused warm.
+    with sam_serving(
+        local, workdir, "start-lambda", http_answers, extra=("--warm-containers", "LAZY"), sweep=False
+    ) as url:
+        runner = StartLambdaRunner(url, timeout)
+        pollers = stream_pollers(project(), runner, local.ddb.endpoint)  # type: ignore[arg-type]
+        if len(pollers) != 1:
+            raise SystemExit(f"expected one stream event source in template.yaml, found {len(pollers)}")
+        with contextlib.ExitStack() as stack:
+            for poller in pollers:
+                stack.enter_context(poller)
+            log(f"stream of {pollers[0].table_name} -> StreamConsumerFunction via {url}")
+            yield runner
+        log(f"stream poller stopped: {runner.invocations} invocations of the stream consumer")
+
+
+def stop(process: subprocess.Popen[bytes], name: str, sweep: bool = True) -> None:
+    """SIGTERM first (SAM CLI then removes its warm containers), then the process group, then (`sweep`)
+    any function container of this checkout's build that is left (SAM CLI killed before it cleaned up)."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -192,10 +260,10 @@ def stop(process: subprocess.Popen[bytes], name: str) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    left = own_containers()
+    left = own_containers() if sweep else []
     if left:
         subprocess.run(["docker", "rm", "-f", *left], capture_output=True)
-        log(f"removed {len(left)} function containers that {name} left")
+        log(f"removed {len(left)} function containers that SAM CLI left")
 
 
 def own_containers() -> list[str]:
@@ -219,7 +287,7 @@ def run_e2e(url: str, pytest_args: list[str]) -> int:
     env = {
         **os.environ,
         "TODO_API_URL": url,
-        "TODO_API_KEY": KEY,
+        "TODO_API_KEY": E2E_KEY,
         "TODO_API_KEY_2": OTHER_KEY,
         "TODO_API_EMULATOR": "sam-cli",
     }
@@ -301,11 +369,13 @@ INVOCATIONS: list[tuple[str, str, Callable[[Any], None]]] = [
 ]
 
 
-def check_events_and_feed(local: Local, workdir: Path) -> None:
-    types = [event["detail-type"] for event in local.bus.events]
-    assert types == ["todo.created", "todo.completed", "todo.deleted"], local.bus.events
-    assert {event["detail"]["tenant"] for event in local.bus.events} == {TENANT}, local.bus.events
-    assert {event["source"] for event in local.bus.events} == {"todo-api"}, local.bus.events
+def check_events_and_feed(local: Local, workdir: Path, before: int) -> None:
+    """The events published since `before` (those of the suite's stream came first) and the feed."""
+    events = local.bus.events[before:]
+    types = [event["detail-type"] for event in events]
+    assert types == ["todo.created", "todo.completed", "todo.deleted"], events
+    assert {event["detail"]["tenant"] for event in events} == {TENANT}, events
+    assert {event["source"] for event in events} == {"todo-api"}, events
     result = invoke(local, "ListActivityFunction", "events/list_activity.json", workdir)
     assert result["statusCode"] == 200, result
     feed = [item for item in _body(result)["items"] if item["todo_id"] == EVENT_TODO_ID]
@@ -314,13 +384,14 @@ def check_events_and_feed(local: Local, workdir: Path) -> None:
 
 def run_invocations(local: Local, workdir: Path) -> list[str]:
     failures = []
+    before = len(local.bus.events)
     for function, event, check in INVOCATIONS:
         try:
             check(invoke(local, function, event, workdir))
         except AssertionError as error:
             failures.append(f"{function} on {event}: {error}")
     try:
-        check_events_and_feed(local, workdir)
+        check_events_and_feed(local, workdir, before)
     except AssertionError as error:
         failures.append(f"stream consumer's events and ListActivityFunction's feed: {error}")
     return failures
@@ -383,8 +454,14 @@ def main(argv: list[str] | None = None) -> int:
     started_at = time.monotonic()
     with started(workdir, args.architecture, args.timeout) as local:
         with start_api(local, workdir) as url:
-            e2e = run_e2e(url, args.pytest_args)
-        log(f"tests/e2e through sam local start-api: exit {e2e} ({time.monotonic() - started_at:.0f} s so far)")
+            # The poller stops before the invocations below: their todo's changes are theirs to check.
+            with stream_consumer(local, workdir, args.timeout) as consumer:
+                e2e = run_e2e(url, args.pytest_args)
+            suite_events = len(local.bus.events)
+        log(
+            f"tests/e2e through sam local start-api: exit {e2e}; the stream consumer ran {consumer.invocations}"
+            f" times and published {suite_events} events ({time.monotonic() - started_at:.0f} s so far)"
+        )
         seed_event_todo(local.ddb.endpoint, local.tables)
         failures = run_invocations(local, workdir)
     for failure in failures:

@@ -54,8 +54,6 @@ HEAD = Answer(502, "", "SAM CLI answers HEAD of a GET route 502 with an empty bo
 # A text body that is not UTF-8: SAM CLI's gateway fails decoding it (UnicodeDecodeError), where API
 # Gateway hands the function U+FFFD in place of the bad bytes (and the function answers 415).
 NOT_UTF8 = Answer(502, {"message": "Internal server error"}, "SAM CLI cannot decode a body that is not UTF-8")
-# `sam local start-api` has no event source mappings: no stream, no consumer, an empty feed.
-NO_STREAM = Skip("sam local start-api runs no stream consumer, so the activity feed stays empty")
 
 DIFFERENCES: dict[str, Answer | Skip] = {
     "test_e2e_errors.py::test_missing_or_unknown_key_is_401_and_changes_nothing[*-missing]": UNKNOWN_KEY,
@@ -65,11 +63,6 @@ DIFFERENCES: dict[str, Answer | Skip] = {
     "test_e2e_errors.py::test_unsupported_method_is_404_or_405_and_changes_nothing[*]": NO_ROUTE,
     "test_e2e_errors.py::test_methods_outside_the_contract_are_no_server_error[*-HEAD]": HEAD,
     "test_e2e_errors.py::test_body_in_another_charset_than_utf8_is_415_and_writes_nothing[*]": NOT_UTF8,
-    "test_e2e_activity.py::test_create_complete_delete_appear_newest_first": NO_STREAM,
-    "test_e2e_activity.py::test_update_and_reopen_are_events_too": NO_STREAM,
-    "test_e2e_activity.py::test_feed_pages_newest_first": NO_STREAM,
-    "test_e2e_activity.py::test_other_tenant_does_not_see_the_activity": NO_STREAM,
-    "test_e2e_activity.py::test_the_feed_lists_changes_in_commit_order_deletes_included": NO_STREAM,
 }
 
 
