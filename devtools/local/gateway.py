@@ -1,7 +1,8 @@
 """SAM CLI's API Gateway emulation (`LocalApigwService`), plus what the deployed stage does and
 `sam local start-api` does not (written by hand, each place says so): the authorizer result cache
-(`ReauthorizeEvery`), the template's `GatewayResponses` and 502 on a function error, and one log
-line per request.
+(`ReauthorizeEvery`), the template's `GatewayResponses` and 502 on a function error, API Gateway's
+own limits (a 10 MB payload, refused before any function; odd paths answered as JSON, never a
+redirect), a timeout on stalled client connections, and one log line per request.
 
 SAM CLI's own pieces read the routes (`ApiProvider`), build API Gateway REST proxy events, run the
 authorizer and call `runner.invoke(...)`.
@@ -11,23 +12,62 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from flask import Flask, Response, g, request
 from samcli.local.apigw.authorizers.lambda_authorizer import LambdaAuthorizer
 from samcli.local.apigw.event_constructor import _should_base64_encode
 from samcli.local.apigw.local_apigw_service import LocalApigwService
 from samcli.local.apigw.route import Route
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.serving import WSGIRequestHandler
 
 from devtools.local.environment import apply_environment, function_environment
 from devtools.local.runner import FunctionError, InProcessLambdaRunner, purge_modules
 from devtools.local.template import LocalServerError, LocalTemplate
+
+# API Gateway's payload limit (REST APIs: 10 MB), enforced before the authorizer or any function.
+PAYLOAD_LIMIT = 10 * 1024 * 1024
+# Seconds a client connection may stay silent (no request line, or a body that stops arriving)
+# before the server closes it; TODO_LOCAL_CLIENT_TIMEOUT overrides it.
+CLIENT_TIMEOUT = 30.0
+_ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
+
+
+def client_timeout() -> float:
+    return float(os.environ.get("TODO_LOCAL_CLIENT_TIMEOUT") or CLIENT_TIMEOUT)
+
+
+def request_handler(timeout: float) -> type[WSGIRequestHandler]:
+    """The server's connection handler with a socket timeout: a client that sends nothing, or a body
+    shorter than its Content-Length, is answered (or dropped) and its thread freed after `timeout`
+    seconds of silence instead of being held for ever."""
+    return type("TimeoutRequestHandler", (WSGIRequestHandler,), {"timeout": timeout})
+
+
+def keep_encoded_slashes(wsgi_app: Any) -> Any:
+    """WSGI middleware: an encoded slash (`%2F`) of the path stays part of its path segment, as
+    API Gateway routes it (`/todos/%2F` is a todo id), instead of becoming a separator the way the
+    WSGI server decodes `PATH_INFO` (`/todos//`, an empty segment)."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        raw = environ.get("RAW_URI") or ""
+        if _ENCODED_SLASH.search(raw):
+            target = raw.encode("latin-1").decode("utf-8", errors="replace").split("?", 1)[0]
+            if target.startswith("/"):
+                path = "%2F".join(unquote(part) for part in _ENCODED_SLASH.split(target))
+                environ["PATH_INFO"] = path.encode("utf-8").decode("latin-1")
+        return wsgi_app(environ, start_response)
+
+    return app
 
 
 def escaped(text: str) -> str:
@@ -50,6 +90,7 @@ _RESPONSE_DEFAULTS = {
     "ACCESS_DENIED": (403, "User is not authorized to access this resource"),
     "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
     "AUTHORIZER_FAILURE": (500, "Internal server error"),
+    "REQUEST_TOO_LARGE": (413, "Request Too Long"),
     "DEFAULT_4XX": (400, "Bad request"),
     "DEFAULT_5XX": (502, "Internal server error"),
 }
@@ -93,6 +134,12 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
     - the template's GatewayResponses instead of SAM CLI's `{"message": ...}` bodies, and 404
       (MISSING_AUTHENTICATION_TOKEN) for an unknown route or method;
     - 502 with a JSON body when a function raises (SAM CLI answers 500);
+    - API Gateway's 10 MB payload limit (REQUEST_TOO_LARGE) before the authorizer or any function,
+      reading at most the limit; a body that stops arriving answers 408 and closes the connection;
+    - odd paths as API Gateway routes them: no redirect for `//` (Flask's merge_slashes), `%2F`
+      kept inside its segment, control characters percent-encoded in the authorizer's methodArn
+      (SAM CLI matches the policy's `*` with a regex that stops at a newline, so `/todos/a%0ab`
+      with a valid key was a 401);
     - one log line per request to stderr.
     """
 
@@ -127,11 +174,17 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
     def create(self) -> None:
         super().create()
         app = cast(Flask, self._app)
+        app.url_map.merge_slashes = False  # API Gateway never redirects: `/todos//` is an unknown route
+        # Bounds a chunked body while it is read: one byte past the limit tells that it is over.
+        app.config["MAX_CONTENT_LENGTH"] = PAYLOAD_LIMIT + 1
+        app.wsgi_app = keep_encoded_slashes(app.wsgi_app)  # type: ignore[method-assign]
         not_found = lambda _error: self.responses.render("MISSING_AUTHENTICATION_TOKEN")  # noqa: E731
         app.register_error_handler(404, not_found)
         app.register_error_handler(405, not_found)
+        app.register_error_handler(413, lambda _error: self.responses.render("REQUEST_TOO_LARGE"))
         app.register_error_handler(500, lambda _error: self.responses.render("DEFAULT_5XX", 500))
         app.before_request(self._start_timer)
+        app.before_request(self._read_body)
         app.after_request(self._log_request)
 
     # -- logging
@@ -154,6 +207,27 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
             line += f" tenant={escaped(str(g.tenant))}"
         self.log(line)
         return response
+
+    def _read_body(self) -> Response | None:
+        """API Gateway's payload limit, before the authorizer or any function: a declared length over
+        the limit is refused unread; a chunked body is read up to the limit and refused past it."""
+        if (request.content_length or 0) > PAYLOAD_LIMIT:
+            return self.responses.render("REQUEST_TOO_LARGE")
+        try:
+            if len(request.get_data(cache=True)) > PAYLOAD_LIMIT:
+                return self.responses.render("REQUEST_TOO_LARGE")
+        except RequestEntityTooLarge:
+            return self.responses.render("REQUEST_TOO_LARGE")
+        except (ClientDisconnected, OSError):  # the body stopped short of its length: socket timeout
+            response = Response(json.dumps({"error": "Request timeout"}), 408, content_type="application/json")
+            response.headers["Connection"] = "close"
+            return response
+        return None
+
+    def _create_method_arn(self, flask_request: Any, event_type: str) -> str:
+        """The authorizer's methodArn with the path's control characters percent-encoded, so that
+        SAM CLI's policy regex (`*` as `.*`, which stops at a newline) matches it as API Gateway does."""
+        return escaped(cast(str, super()._create_method_arn(flask_request, event_type)))
 
     # -- responses
     @staticmethod

@@ -21,7 +21,7 @@ from devtools.loader import ensure_layer_on_path
 from devtools.local import store
 from devtools.local.bus import LocalEventBus
 from devtools.local.dynamodb import DynamoDBLocalError
-from devtools.local.gateway import build_gateway
+from devtools.local.gateway import build_gateway, client_timeout, request_handler
 from devtools.local.streams import stream_pollers
 from devtools.local.template import TEMPLATE, LocalServerError
 
@@ -60,7 +60,9 @@ def main() -> int:
             store.provision_keys(endpoint, pairs)
             for poller in stream_pollers(gateway.template, gateway.runner, endpoint):
                 pollers.enter_context(poller)
-            server = make_server(host, port, gateway.app, threaded=True)
+            server = make_server(
+                host, port, gateway.app, threaded=True, request_handler=request_handler(client_timeout())
+            )
             url = f"http://{host}:{port}"
             # Keys are secrets: the banner names the tenants, and shows only the README's demo key.
             demo = [k for t, k in pairs if f"{t}:{k}" == store.DEFAULT_KEYS]
