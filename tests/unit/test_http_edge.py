@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from todo_api.domain.errors import StoreUnavailable, TodoNotFound, VersionConflict
 from todo_api.domain.models import Todo
-from todo_api.http import check_not_modified, create_app, entry, logger, metrics, tenant_of
+from todo_api.http import PageLimit, check_not_modified, create_app, entry, logger, metrics, tenant_of
 
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Location, Retry-After"}
 TODO = Todo(id="01JD7Z6ZQ4N8Y3T5V2W9X0ABCD", title="t", completed=False, version=3, created_at="x", updated_at="x")
@@ -82,6 +82,10 @@ def build() -> Any:
         metrics.add_metric(name="ThingsMade", unit=MetricUnit.Count, value=1)
         return Response(201, content_types.APPLICATION_JSON, json.dumps(app.current_event.json_body))
 
+    @app.get("/pages")
+    def pages(limit: PageLimit = 50) -> dict[str, Any]:
+        return {"limit": limit}
+
     @app.get("/bare")
     def bare() -> dict[str, Any]:
         return {"ok": True}
@@ -150,7 +154,21 @@ def test_an_unknown_route_is_a_json_404():
     assert headers["Content-Type"] == "application/json"
 
 
-def test_a_validation_error_is_400_with_details():
+def query(limit: str) -> dict[str, Any]:
+    request = event(resource="/pages", parameters=None)
+    request["queryStringParameters"], request["multiValueQueryStringParameters"] = {"limit": limit}, {"limit": [limit]}
+    return request
+
+
+def test_query_parameters_are_validated_and_converted():
+    assert call(query("7"))[::2] == (200, {"limit": 7})
+    status, _, body = call(query("0"))
+    assert status == 400
+    assert body["error"] == "Invalid request"
+    assert [detail["loc"] for detail in body["details"]] == [["query", "limit"]]
+
+
+def test_a_body_that_is_no_object_is_400():
     status, _, body = call(event("POST", "/things", headers={"Content-Type": "application/json"}, body="[]"))
     assert status == 400
     assert body == {"error": "Body must be a JSON object"}

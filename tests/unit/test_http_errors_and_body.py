@@ -1,6 +1,7 @@
 """The one map from errors to statuses, the body guard, and the client's base path, as units."""
 
 import base64
+import io
 import json
 
 import pytest
@@ -9,9 +10,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from todo_api.domain import errors
 from todo_api.domain.models import ErrorBody, Todo
+from todo_api.http import logger as http_logger
 from todo_api.http.body import body_problem
 from todo_api.http.conditional import NotModified, expected_versions
 from todo_api.http.errors import error_response, error_responses, public_responses
+from todo_api.http.errors import logger as errors_logger
 from todo_api.http.paths import api_path, base_path
 
 
@@ -64,6 +67,31 @@ def test_a_validation_error_lists_clean_details():
 def test_a_detail_without_fields_is_still_complete():
     response = error_response(RequestValidationError([{}]))
     assert json.loads(response.body)["details"] == [{"loc": [], "msg": "", "type": ""}]
+
+
+def test_a_subclass_of_a_mapped_error_without_a_message_of_its_own_says_its_status():
+    class Gone(NotFoundError):
+        pass
+
+    response = error_response(Gone())
+    assert (response.status_code, json.loads(response.body)) == (404, {"error": "Not Found"})
+
+
+def test_each_rejection_is_logged_with_its_status_and_reason():
+    handler = http_logger.registered_handler
+    logs, stream, levels = io.StringIO(), handler.stream, (http_logger.log_level, errors_logger.log_level)
+    # Swapped without setStream(), which would flush the old stream (a closed capture, maybe).
+    handler.stream = logs
+    http_logger.setLevel("INFO")
+    errors_logger.setLevel("INFO")
+    try:
+        error_response(errors.TodoNotFound())
+    finally:
+        http_logger.setLevel(levels[0])
+        errors_logger.setLevel(levels[1])
+        handler.stream = stream
+    records = [json.loads(line) for line in logs.getvalue().splitlines()]
+    assert [(r["message"], r["status"], r["reason"]) for r in records] == [("request rejected", 404, "Todo not found")]
 
 
 def test_an_unexpected_error_is_raised_again():
@@ -132,6 +160,20 @@ def test_another_media_type_or_charset_is_415(content_type, method):
     assert isinstance(body_problem(request(method, "{}", content_type)), errors.UnsupportedMediaType)
 
 
+@pytest.mark.parametrize("content_type", ['application/json; charset="utf-8=x"', "application/json; charset=Xutf-8"])
+def test_a_charset_that_only_contains_utf8_is_415(content_type):
+    assert isinstance(body_problem(request(body="{}", content_type=content_type)), errors.UnsupportedMediaType)
+
+
+def test_the_content_type_is_found_among_other_headers():
+    event = request(body="{}", content_type=None)
+    event["headers"] = {"Accept": "application/json", "Content-Type": "text/plain"}
+    event["multiValueHeaders"] = {}
+    assert isinstance(body_problem(event), errors.UnsupportedMediaType)
+    event["headers"], event["multiValueHeaders"] = {}, {"Accept": ["*/*"], "Content-Type": ["text/plain"]}
+    assert isinstance(body_problem(event), errors.UnsupportedMediaType)
+
+
 def test_one_bad_value_of_a_multi_value_header_is_415():
     event = request(body="{}", multi={"content-type": ["application/json", "text/plain"]})
     assert isinstance(body_problem(event), errors.UnsupportedMediaType)
@@ -169,6 +211,9 @@ def test_a_base64_body_is_decoded_for_the_route():
 
 
 def test_base64_that_is_not_base64_or_not_utf8_is_400():
+    trailing = body_problem(request(body="e30=!!", encoded=True))  # "{}" and characters base64 has not
+    assert isinstance(trailing, errors.BadRequest)
+    assert trailing.message == "Body is not valid base64"
     bad = body_problem(request(body="not base64!", encoded=True))
     assert isinstance(bad, errors.BadRequest)
     assert bad.message == "Body is not valid base64"

@@ -25,6 +25,12 @@ def test_listed_survivors_are_equivalent_and_leave_the_score():
     assert mutation.killed_percent(by_module["todo_api.domain.cursor"]) == pytest.approx(100 * 2 / 3)
 
 
+def test_a_listed_mutant_that_timed_out_stays_equivalent():
+    by_module, stale = mutation.scores({CURSOR + "1": "timeout", CURSOR + "2": "timeout"}, {CURSOR + "1": "same"})
+    assert by_module == {"todo_api.domain.cursor": {"equivalent": 1, "timeout": 1}}
+    assert stale == []
+
+
 def test_an_unlisted_survivor_or_an_unchecked_mutant_counts_against_the_score():
     score = mutation.killed_percent({"killed": 9, "survived": 1, "not checked": 1, "no tests": 1, "equivalent": 4})
     assert score == pytest.approx(75.0)
