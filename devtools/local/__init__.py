@@ -6,6 +6,7 @@ One module per job:
 - `environment`: each function's environment, resolved for local use;
 - `context`: the Lambda context object handed to handlers (also used by the tests and the bench);
 - `runner`: runs a function's handler from its CodeUri, reloading it when the code changes;
+- `instances`, `worker`: an execution environment per instance (a worker process), its limits;
 - `gateway`: SAM CLI's API Gateway emulation plus what the deployed stage adds (authorizer cache,
   gateway responses, request log);
 - `streams`: the DynamoDB stream event source mapping (a poller per stream event);

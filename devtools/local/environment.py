@@ -16,22 +16,29 @@ LOCAL_FUNCTION_NAME = "todo-local"
 _SHELL_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
-def function_environment(functions: Iterable[Function], tables: dict[str, str], ddb_endpoint: str) -> dict[str, str]:
-    """One environment for every function of the process.
+def function_variables(function: Function, tables: dict[str, str]) -> dict[str, str]:
+    """One function's own `Environment.Variables`, resolved locally (`!Ref <Table>` -> local name)."""
+    resolved = {}
+    for name, raw in ((function.environment or {}).get("Variables", {}) or {}).items():
+        if isinstance(raw, (dict, list)):
+            raise LocalServerError(f"{function.name}: {name} is not resolvable locally: {raw!r}")
+        value = str(raw).lower() if isinstance(raw, bool) else str(raw)
+        resolved[name] = tables.get(value, value)
+    return resolved
 
-    SAM CLI resolves `!Ref <Table>` to the table's logical id; those become the local names. All
-    functions share this process, and so its environment: two different values of one variable
-    cannot be honoured and fail here, before any function runs.
+
+def function_environment(functions: Iterable[Function], tables: dict[str, str], ddb_endpoint: str) -> dict[str, str]:
+    """One environment for every function of the process (the in-process runner's, and the base of
+    each instance's: `LambdaRunner` gives an instance only its own function's variables on top).
+
+    SAM CLI resolves `!Ref <Table>` to the table's logical id; those become the local names. In
+    one process two different values of one variable cannot be honoured and fail here, before any
+    function runs.
     """
     merged: dict[str, str] = {}
     owners: dict[str, str] = {}
     for function in functions:
-        variables = (function.environment or {}).get("Variables", {}) or {}
-        for name, raw in variables.items():
-            if isinstance(raw, (dict, list)):
-                raise LocalServerError(f"{function.name}: {name} is not resolvable locally: {raw!r}")
-            value = str(raw).lower() if isinstance(raw, bool) else str(raw)
-            value = tables.get(value, value)
+        for name, value in function_variables(function, tables).items():
             if name in merged and merged[name] != value:
                 raise LocalServerError(
                     f"{name} differs between {owners[name]} ({merged[name]!r}) and {function.name} ({value!r}); "
@@ -44,7 +51,7 @@ def function_environment(functions: Iterable[Function], tables: dict[str, str], 
         AWS_SECRET_ACCESS_KEY=DUMMY_CREDENTIALS["aws_secret_access_key"],
         AWS_DEFAULT_REGION=REGION,
         AWS_REGION=REGION,
-        # Per function in AWS; one process here. The LambdaContext carries each function's own name.
+        # In process: one for all (the LambdaContext carries each function's name); each instance has its own.
         AWS_LAMBDA_FUNCTION_NAME=LOCAL_FUNCTION_NAME,
     )
     return merged

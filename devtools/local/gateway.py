@@ -31,7 +31,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler
 
 from devtools.local.environment import apply_environment, function_environment
-from devtools.local.runner import FunctionError, InProcessLambdaRunner, purge_modules
+from devtools.local.runner import FunctionError, InProcessLambdaRunner, LambdaRunner, purge_modules
 from devtools.local.template import LocalServerError, LocalTemplate
 
 # API Gateway's payload limit (REST APIs: 10 MB), enforced before the authorizer or any function.
@@ -184,6 +184,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         app.register_error_handler(413, lambda _error: self.responses.render("REQUEST_TOO_LARGE"))
         app.register_error_handler(500, lambda _error: self.responses.render("DEFAULT_5XX", 500))
         app.before_request(self._start_timer)
+        app.before_request(self._forget_cold_starts)
         app.before_request(self._read_body)
         app.after_request(self._log_request)
 
@@ -194,8 +195,13 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         g.function = "-"
         g.tenant = None
 
+    def _forget_cold_starts(self) -> None:
+        if isinstance(self.runner, LambdaRunner):
+            self.runner.take_cold_starts()
+
     def _log_request(self, response: Response) -> Response:
-        """One line per request: `<method> <path> <status> <function> <ms>ms [tenant=<tenant>]`.
+        """One line per request: `<method> <path> <status> <function> <ms>ms [tenant=<tenant>] [cold <ms> ms]`,
+        `cold` when the route's function started a new instance for it (its init time).
 
         The path is logged as sent, percent-encoded, so that no character of it (a newline, a space)
         can end the line or forge fields of another one.
@@ -205,6 +211,10 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         line = f"{request.method} {path} {response.status_code} {g.get('function')} {millis:.0f}ms"
         if g.get("tenant"):
             line += f" tenant={escaped(str(g.tenant))}"
+        if isinstance(self.runner, LambdaRunner):
+            cold = [ms for name, ms in self.runner.take_cold_starts() if name == g.get("function")]
+            if cold:
+                line += f" cold {cold[-1]:.0f} ms"
         self.log(line)
         return response
 
@@ -254,7 +264,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
                 if error.message == "Unauthorized":
                     return self.responses.render("UNAUTHORIZED")
                 return self.responses.render("AUTHORIZER_FAILURE")
-            return self.responses.render("DEFAULT_5XX", 502, "Internal server error")
+            # 502 when the function failed (raised, timed out, ran out of memory); 500 when throttled.
+            return self.responses.render("DEFAULT_5XX", error.status, "Internal server error")
         if getattr(response, "from_integration", False):
             return response
         return self._replace_service_error(response)
@@ -328,14 +339,17 @@ def build_gateway(
     hot_reload: bool = True,
     log: Callable[[str], None] | None = None,
     extra_env: dict[str, str] | None = None,
+    in_process: bool = False,
 ) -> LocalGateway:
     """The gateway of `template_path` against DynamoDB Local at `ddb_endpoint` (sets the process environment,
-    plus `extra_env`, e.g. AWS_ENDPOINT_URL_EVENTBRIDGE of a LocalEventBus)."""
+    plus `extra_env`, e.g. AWS_ENDPOINT_URL_EVENTBRIDGE of a LocalEventBus). Its functions run in
+    instances of their own (`LambdaRunner`: close `gateway.runner` to stop them), or `in_process`."""
     template = LocalTemplate.load(template_path)
     apply_environment(
         {**function_environment(template.all_functions(), template.table_names(), ddb_endpoint), **(extra_env or {})}
     )
-    runner = InProcessLambdaRunner(template, hot_reload=hot_reload)
+    runner_type = InProcessLambdaRunner if in_process else LambdaRunner
+    runner = runner_type(template, hot_reload=hot_reload)
     purge_modules(runner.layer_packages())  # modules imported before the environment was set
     gateway = LocalGateway(template, runner, port=port, log=log)
     gateway.create()

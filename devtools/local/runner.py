@@ -1,15 +1,22 @@
 """Runs a function's handler as the Lambda runtime would, from its CodeUri, with hot reload.
 
-`InProcessLambdaRunner` stands in for SAM CLI's Docker-based `LocalLambdaRunner` (written by hand:
-SAM CLI can only run functions in Docker). It imports each handler from its CodeUri (layers on
-`sys.path`), one request at a time per function, and reloads the code when a file under a CodeUri
-or a layer changes.
+Two runners stand in for SAM CLI's Docker-based `LocalLambdaRunner` (written by hand: SAM CLI can
+only run functions in Docker), with its `invoke` signature:
+
+- `LambdaRunner` (`make start`): an execution environment per instance, as Lambda has: each
+  instance is a worker process of its own (`devtools.local.instances`), with the template's
+  Timeout, MemorySize and concurrency limits;
+- `InProcessLambdaRunner` (`make invoke`, and tests that reach into a function's modules): the
+  handlers imported into this process, one request at a time per function.
+
+Both reload the code when a file under a CodeUri or a layer changes.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import threading
 import traceback
@@ -23,20 +30,14 @@ from samcli.local.lambdafn.exceptions import FunctionNotFound
 
 from devtools.loader import load_module
 from devtools.local.context import LambdaContext
+from devtools.local.environment import function_variables
+from devtools.local.instances import DEFAULT_CONCURRENCY, FunctionError, Pool, Spec, Throttled
 from devtools.local.template import LocalServerError, LocalTemplate
 
 WATCHED_SUFFIXES = (".py", ".json")
 MODULE_PREFIX = "functions_"
 
-
-class FunctionError(Exception):
-    """A function raised: what the Lambda runtime reports as errorType and errorMessage."""
-
-    def __init__(self, function: str, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.function = function
-        self.error_type = type(error).__name__
-        self.message = str(error)
+__all__ = ["FunctionError", "InProcessLambdaRunner", "LambdaRunner", "Throttled"]
 
 
 class CodeWatcher:
@@ -83,6 +84,9 @@ class InProcessLambdaRunner:
         self._handlers: dict[str, tuple[int, Callable[[dict[str, Any], Any], Any]]] = {}
         self.layer_dirs = self._layer_dirs()
         self.watcher = CodeWatcher([*self.code_dirs(), *self.layer_dirs])
+
+    def close(self) -> None:
+        """Nothing to stop in process (`LambdaRunner` stops its instances)."""
 
     def code_dirs(self) -> list[Path]:
         return [Path(f.codeuri) for f in self.template.all_functions() if f.codeuri]
@@ -144,7 +148,7 @@ class InProcessLambdaRunner:
                     print(f"[{function.name}] {type(error).__name__}: {error}", file=sys.stderr, flush=True)
                 else:
                     traceback.print_exc(file=sys.stderr)
-                raise FunctionError(function.name, error) from error
+                raise FunctionError(function.name, type(error).__name__, str(error)) from error
 
     def handler(self, function: Function) -> Callable[[dict[str, Any], Any], Any]:
         self.reload_if_changed()
@@ -170,6 +174,113 @@ class InProcessLambdaRunner:
                 importlib.invalidate_caches()
                 self._generation += 1
                 print("[local] code changed: functions reload on their next request", file=sys.stderr, flush=True)
+
+
+class LambdaRunner(InProcessLambdaRunner):
+    """The functions of a template, each instance in a worker process of its own (see the module's
+    docstring). Use it as a context manager, or call `close()`, to stop every instance."""
+
+    def __init__(self, template: LocalTemplate, hot_reload: bool = True) -> None:
+        super().__init__(template, hot_reload)
+        self._pools: dict[str, Pool] = {}
+        self._pools_lock = threading.Lock()
+        self._local = threading.local()
+        tables = template.table_names()
+        self._variables = {f.name: function_variables(f, tables) for f in template.all_functions()}
+        self._environment = dict(os.environ)  # as set up for the functions (`apply_environment`)
+
+    def __enter__(self) -> LambdaRunner:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._pools_lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+
+    def invoke(
+        self,
+        function_identifier: str,
+        event: str,
+        tenant_id: str | None = None,
+        stdout: StreamWriter | None = None,
+        stderr: StreamWriter | None = None,
+        **_ignored: Any,
+    ) -> None:
+        result = self.run_json(function_identifier, event)
+        if stdout is not None:
+            stdout.write_str(result)
+
+    def run(self, function_identifier: str, event: Any) -> Any:
+        return json.loads(self.run_json(function_identifier, json.dumps(event)))
+
+    def run_json(self, function_identifier: str, event: str) -> str:
+        """Invoke a function with an event (JSON); its result (JSON), or FunctionError."""
+        function = self.get_function(function_identifier)
+        self.reload_if_changed()
+        pool = self.pool(function)
+        result, init_ms = pool.invoke(event, lambda: self._generation)
+        if init_ms is not None:
+            self.cold_starts().append((function.name, init_ms))
+        return result
+
+    def cold_starts(self) -> list[tuple[str, float]]:
+        """This thread's cold starts (function, init ms) since the last `take_cold_starts()`."""
+        cold: list[tuple[str, float]] | None = getattr(self._local, "cold", None)
+        if cold is None:
+            cold = self._local.cold = []
+        return cold
+
+    def take_cold_starts(self) -> list[tuple[str, float]]:
+        cold = self.cold_starts()
+        self._local.cold = []
+        return cold
+
+    def pool(self, function: Function) -> Pool:
+        with self._pools_lock:
+            pool = self._pools.get(function.name)
+            if pool is None:
+                pool = self._pools[function.name] = Pool(self._spec(function))
+            return pool
+
+    def _spec(self, function: Function) -> Spec:
+        if not function.codeuri or not function.handler:
+            raise LocalServerError(f"{function.name}: only zip functions with CodeUri and Handler run locally")
+        properties = self.template.resources.get(function.name, {}).get("Properties", {})
+        reserved = properties.get("ReservedConcurrentExecutions")
+        default = int(self._environment.get("TODO_LOCAL_CONCURRENCY", DEFAULT_CONCURRENCY))
+        # Each function sees its own variables, not those of the others (this process holds them all);
+        # a value this process set instead of the template's (the local endpoints) stays.
+        declared = {name: value for variables in self._variables.values() for name, value in variables.items()}
+        environment = {k: v for k, v in self._environment.items() if declared.get(k) != v}
+        for name, value in self._variables[function.name].items():
+            environment.setdefault(name, value)
+        return Spec(
+            name=function.name,
+            code_dir=Path(function.codeuri).resolve(),
+            handler=function.handler,
+            layers=tuple(Path(str(layer.codeuri)).resolve() for layer in function.layers),
+            memory_mb=int(function.memory or 128),
+            timeout_s=float(function.timeout or 3),
+            environment=environment,
+            concurrency=int(reserved) if isinstance(reserved, int) else default,
+        )
+
+    def reload_if_changed(self) -> None:
+        if not self.hot_reload:
+            return
+        with self._reload_lock:
+            if not self.watcher.changed():
+                return
+            self._generation += 1
+        with self._pools_lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            pool.retire_idle()
+        print("[local] code changed: new instances serve the next requests", file=sys.stderr, flush=True)
 
 
 def purge_modules(packages: Iterable[str]) -> None:

@@ -54,15 +54,24 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: 
 
 
 @contextlib.contextmanager
-def served(keys: dict[str, str], data_dir: Path | None = None, timeout: float = 180.0) -> Iterator[Served]:
-    """The local server with `keys` (tenant -> key) on a free port of 127.0.0.1."""
+def served(
+    keys: dict[str, str],
+    data_dir: Path | None = None,
+    timeout: float = 180.0,
+    template: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Served]:
+    """The local server with `keys` (tenant -> key) on a free port of 127.0.0.1, serving `template`
+    (a tree copy's template.yaml; default the project's), with `env` added to its environment."""
     with contextlib.ExitStack() as stack:
         folder = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="todo-local-")))
         folder.mkdir(parents=True, exist_ok=True)
         port = free_port()
         log = folder / "server.log"
-        env = {
+        environment = {
             **os.environ,
+            **({"TODO_LOCAL_TEMPLATE": str(template)} if template else {}),
+            **(env or {}),
             "PORT": str(port),
             "DYNAMODB_LOCAL_DIR": str(folder),
             "TODO_LOCAL_API_KEYS": ",".join(f"{tenant}:{key}" for tenant, key in keys.items()),
@@ -72,7 +81,7 @@ def served(keys: dict[str, str], data_dir: Path | None = None, timeout: float = 
             process = subprocess.Popen(
                 [sys.executable, "-m", "devtools.local"],
                 cwd=ROOT,
-                env=env,
+                env=environment,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -56,7 +56,9 @@ def main() -> int:
                     requests_log.flush()
 
             extra_env = {"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint, **oidc.environment(issuer.url)}
-            gateway = build_gateway(TEMPLATE, endpoint, port=port, log=log, extra_env=extra_env)
+            template = os.environ.get("TODO_LOCAL_TEMPLATE") or TEMPLATE  # a tree copy's, for tests
+            gateway = build_gateway(template, endpoint, port=port, log=log, extra_env=extra_env)
+            pollers.callback(gateway.runner.close)  # the functions' instances stop with the server
             store.provision_keys(endpoint, pairs)
             for poller in stream_pollers(gateway.template, gateway.runner, endpoint):
                 pollers.enter_context(poller)

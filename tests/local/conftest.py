@@ -10,7 +10,7 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,12 +63,19 @@ class Local:
 
 
 @contextmanager
-def local_api(template: Path, ddb: dynamodb.DynamoDBLocal) -> Iterator[Local]:
-    with isolated_process(), LocalEventBus(path=None) as bus:
+def local_api(template: Path, ddb: dynamodb.DynamoDBLocal, *, in_process: bool = False) -> Iterator[Local]:
+    """The gateway of `template`: its functions in instances of their own (as `make start` runs them),
+    or `in_process`, for the tests that reach into a function's modules."""
+    with isolated_process(), LocalEventBus(path=None) as bus, ExitStack() as stack:
         log: list[str] = []
         gateway = build_gateway(
-            template, ddb.endpoint, log=log.append, extra_env={"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint}
+            template,
+            ddb.endpoint,
+            log=log.append,
+            extra_env={"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint},
+            in_process=in_process,
         )
+        stack.callback(gateway.runner.close)
         suffix = uuid.uuid4().hex[:8]
         keys = {f"alpha-{suffix}": f"key-a-{suffix}", f"beta-{suffix}": f"key-b-{suffix}"}
         provision_keys(ddb.endpoint, list(keys.items()))
@@ -79,4 +86,11 @@ def local_api(template: Path, ddb: dynamodb.DynamoDBLocal) -> Iterator[Local]:
 def local(ddb: dynamodb.DynamoDBLocal) -> Iterator[Local]:
     """The gateway of the real template.yaml, with two fresh tenants and their keys."""
     with local_api(TEMPLATE, ddb) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def local_in_process(ddb: dynamodb.DynamoDBLocal) -> Iterator[Local]:
+    """The same, its functions imported into this process (their modules can be patched)."""
+    with local_api(TEMPLATE, ddb, in_process=True) as api:
         yield api

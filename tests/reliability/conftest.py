@@ -31,8 +31,9 @@ TENANT_A, TENANT_B = "rel-a", "rel-b"
 
 _FIGURES: list[tuple[str, str, Any]] = []
 _LOCK = threading.Lock()
-# One line per request in the local server's log: "<METHOD> <path> <status> <function> <ms>ms [tenant=<t>]".
-_REQUEST_LINE = re.compile(r"^([A-Z]+) (\S+) (\d{3}) (\S+) \d+ms(?: tenant=\S+)?$")
+# One line per request in the local server's log:
+# "<METHOD> <path> <status> <function> <ms>ms [tenant=<t>] [cold <ms> ms]" (cold: a new instance served it).
+_REQUEST_LINE = re.compile(r"^([A-Z]+) (\S+) (\d{3}) (\S+) \d+ms(?: tenant=\S+)?(?: cold \d+ ms)?$")
 
 
 def bounded(small: int, deep: int) -> int:

@@ -7,11 +7,16 @@ Bounded: a fixed number of rounds, a request timeout, 127.0.0.1 only.
 
 from __future__ import annotations
 
+import secrets
+import shutil
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
+from devtools.loader import ROOT
+from devtools.local.serve import served
 from tests.reliability.conftest import TENANT_A, TENANT_B, Server, bounded
 
 THREADS = 8
@@ -136,3 +141,58 @@ def test_unconditional_patches_all_count(server: Server, figures) -> None:
     figures("unconditional PATCHes / final version", f"{statuses[200]} / {final['version']}")
     assert statuses == Counter({200: THREADS * rounds})
     assert final["version"] == 1 + THREADS * rounds
+
+
+# The same PATCH written as read-then-write: GetItem, then an unconditional PutItem of the item
+# with the change (the version counted from what was read). Lambda runs concurrent requests in
+# separate instances, so two of them can read one version and both write the next.
+READ_THEN_WRITE = """
+import json
+import os
+
+import boto3
+
+_client = boto3.client("dynamodb")
+
+
+def lambda_handler(event, context):
+    tenant = event["requestContext"]["authorizer"]["tenant"]
+    key = {"PK": {"S": f"TENANT#{tenant}"}, "SK": {"S": "TODO#" + event["pathParameters"]["todo_id"]}}
+    item = _client.get_item(TableName=os.environ["TABLE_NAME"], Key=key, ConsistentRead=True)["Item"]
+    item["title"] = {"S": json.loads(event["body"])["title"]}
+    item["version"] = {"N": str(int(item["version"]["N"]) + 1)}
+    _client.put_item(TableName=os.environ["TABLE_NAME"], Item=item)
+    body = json.dumps({"version": int(item["version"]["N"])})
+    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": body}
+"""
+
+
+def test_the_check_catches_a_read_then_write_update(tmp_path: Path, figures) -> None:
+    """The unconditional-PATCH check above, on a server whose update reads then writes: updates are
+    lost, because the local server, as Lambda, runs concurrent requests to one function at once."""
+    rounds = bounded(10, 50)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copy(ROOT / "template.yaml", tmp_path / "template.yaml")
+    shutil.copytree(ROOT / "functions", tmp_path / "functions", ignore=ignore)
+    shutil.copytree(ROOT / "layers", tmp_path / "layers", ignore=ignore)
+    (tmp_path / "functions/update_todo/app.py").write_text(READ_THEN_WRITE, encoding="utf-8")
+    key = f"mutant-{secrets.token_hex(16)}"
+    with served({TENANT_A: key}, template=tmp_path / "template.yaml") as local:
+        mutant = Server(local.url, {TENANT_A: key}, local.log)
+        todo = mutant.call("POST", "/todos", json={"title": "counted"}).json()
+        start = threading.Barrier(THREADS)
+
+        def worker(thread: int) -> list[int]:
+            start.wait(timeout=60)
+            return [
+                mutant.call("PATCH", f"/todos/{todo['id']}", json={"title": f"t{thread}-{n}"}).status_code
+                for n in range(rounds)
+            ]
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            statuses = Counter(s for result in pool.map(worker, range(THREADS)) for s in result)
+        final = mutant.call("GET", f"/todos/{todo['id']}").json()
+    lost = statuses[200] - (final["version"] - 1)
+    figures("read-then-write update: PATCHes / final version / lost", f"{statuses[200]} / {final['version']} / {lost}")
+    assert statuses == Counter({200: THREADS * rounds})
+    assert lost > 0

@@ -1,0 +1,283 @@
+"""Execution environments: each instance of a function is a worker process of its own (`worker.py`).
+
+As on Lambda, an instance starts on first use (its cold start: the handler's import), is reused
+while warm, and a new one starts for a request that arrives while every instance of the function
+is busy, up to the function's concurrency limit (the template's `ReservedConcurrentExecutions`,
+else TODO_LOCAL_CONCURRENCY, default 10). Beyond it the invocation is throttled at once, as Lambda
+throttles a synchronous invocation (`Throttled`).
+
+Lambda's limits, each ending the instance (the next request gets a new one):
+- `Timeout`: an invocation still running at its deadline is stopped (`Sandbox.Timedout`);
+- `MemorySize`: the instance's resident memory is watched (read from /proc while an invocation
+  runs, and its peak, VmHWM, after each invocation and after init); over the limit the process is
+  killed and the invocation fails as an out-of-memory error does on Lambda (`Runtime.OutOfMemory`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from devtools.local import worker
+
+WORKER = Path(worker.__file__).resolve()
+DEFAULT_CONCURRENCY = 10
+# Lambda gives the init phase 10 s; here the machine may be busy starting several at once.
+INIT_TIMEOUT_S = 60.0
+WATCH_INTERVAL_S = 0.02  # how often a running invocation's memory is read
+
+
+class FunctionError(Exception):
+    """An invocation failed: what Lambda reports as errorType and errorMessage.
+
+    `status` is what API Gateway answers for it on a Lambda proxy integration: 502 when the
+    function ran and failed (an exception, a timeout, out of memory), 500 when Lambda refused
+    the invocation (throttled)."""
+
+    status = 502
+
+    def __init__(self, function: str, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.function = function
+        self.error_type = error_type
+        self.message = message
+
+
+class Throttled(FunctionError):
+    """Every instance the function may have is busy: Lambda's 429 TooManyRequestsException,
+    which API Gateway answers with a 500."""
+
+    status = 500
+
+    def __init__(self, function: str, limit: int) -> None:
+        super().__init__(function, "TooManyRequestsException", f"Rate Exceeded. (concurrency limit {limit})")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What an instance of a function needs to start."""
+
+    name: str
+    code_dir: Path
+    handler: str
+    layers: tuple[Path, ...]
+    memory_mb: int
+    timeout_s: float
+    environment: dict[str, str]
+    concurrency: int
+
+
+def _memory_kb(pid: int, field: str) -> int:
+    """`VmRSS` (resident now) or `VmHWM` (peak resident) of a process, in kB; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(field.encode()):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _log(message: str) -> None:
+    print(f"[local] {message}", file=sys.stderr, flush=True)
+
+
+class Instance:
+    """One worker process running one function, one invocation at a time."""
+
+    def __init__(self, spec: Spec, generation: int) -> None:
+        self.spec = spec
+        self.generation = generation
+        request_read, request_write = os.pipe()
+        response_read, response_write = os.pipe()
+        env = {
+            **spec.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(spec.timeout_s)),
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("PYTHONPATH", None)  # the function sees its code folder, its layers and the runtime
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, str(WORKER), str(request_read), str(response_write), str(spec.code_dir),
+                 spec.handler, *map(str, spec.layers)],
+                pass_fds=(request_read, response_write),
+                cwd=spec.code_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C in a terminal reaches the server, which stops the workers
+            )  # fmt: skip
+        finally:
+            os.close(request_read)
+            os.close(response_write)
+        self.pid = self.process.pid
+        self._requests = request_write
+        self._responses = response_read
+        self._poll = select.poll()
+        self._poll.register(response_read, select.POLLIN | select.POLLHUP)
+        self.stopped = False
+
+    def _over_memory(self, field: str) -> bool:
+        return _memory_kb(self.pid, field) > self.spec.memory_mb * 1024
+
+    def _out_of_memory(self) -> FunctionError:
+        self.stop(f"over its MemorySize of {self.spec.memory_mb} MB")
+        return FunctionError(
+            self.spec.name, "Runtime.OutOfMemory", "Runtime exited with error: signal: killed (out of memory)"
+        )
+
+    def _wait(self, deadline: float) -> bytes | None:
+        """The next frame before `deadline` (None when the deadline passed), watching the memory meanwhile."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if self._poll.poll(min(left, WATCH_INTERVAL_S) * 1000):
+                frame = worker.read_frame(self._responses)
+                if frame is None:
+                    raise self._exited()
+                return frame
+            if self._over_memory("VmRSS"):
+                raise self._out_of_memory()
+
+    def _exited(self) -> FunctionError:
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(1)
+        code = self.process.returncode
+        self.stop(f"exited ({code})")
+        reason = f"signal: {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
+        return FunctionError(self.spec.name, "Runtime.ExitError", f"Runtime exited with error: {reason}")
+
+    def start(self) -> float:
+        """Run the init phase (the handler's import); its duration in ms."""
+        started = time.perf_counter()
+        frame = self._wait(time.monotonic() + INIT_TIMEOUT_S)
+        if frame is None:
+            self.stop("init did not finish")
+            raise FunctionError(self.spec.name, "Runtime.InitError", f"init did not finish in {INIT_TIMEOUT_S:.0f} s")
+        if frame[:1] != worker.READY:
+            self.stop("init failed")
+            error = json.loads(frame[1:])
+            raise FunctionError(self.spec.name, error["errorType"], error["errorMessage"])
+        if self._over_memory("VmHWM"):
+            raise self._out_of_memory()
+        return (time.perf_counter() - started) * 1000
+
+    def call(self, event: str) -> str:
+        """Invoke the handler with `event` (JSON); its result (JSON), or FunctionError."""
+        context = {"memory": self.spec.memory_mb, "timeout": int(self.spec.timeout_s), "request_id": str(uuid.uuid4())}
+        request = f'{{"context":{json.dumps(context)},"event":{event}}}'.encode()
+        try:
+            worker.write_frame_fd(self._requests, request)
+        except OSError as error:
+            raise self._exited() from error
+        frame = self._wait(time.monotonic() + self.spec.timeout_s)
+        if frame is None:
+            self.stop(f"past its Timeout of {self.spec.timeout_s:g} s")
+            raise FunctionError(
+                self.spec.name, "Sandbox.Timedout", f"Task timed out after {self.spec.timeout_s:.2f} seconds"
+            )
+        if self._over_memory("VmHWM"):  # a peak between two readings, or a fast one
+            raise self._out_of_memory()
+        if frame[:1] == worker.RESULT:
+            return frame[1:].decode("utf-8")
+        failure = json.loads(frame[1:])
+        raise FunctionError(self.spec.name, str(failure.get("errorType")), str(failure.get("errorMessage")))
+
+    @property
+    def alive(self) -> bool:
+        return not self.stopped and self.process.poll() is None
+
+    def stop(self, reason: str | None = None) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        if reason:
+            _log(f"{self.spec.name}: instance pid {self.pid} stopped: {reason}")
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        for fd in (self._requests, self._responses):
+            with suppress(OSError):
+                os.close(fd)
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+
+
+class Pool:
+    """The instances of one function: warm ones are reused, new ones start while all are busy."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._idle: list[Instance] = []
+        self._busy = 0
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def acquire(self, generation: int) -> tuple[Instance, float | None]:
+        """A warm instance of this code generation, else a new one (and its init ms), else Throttled."""
+        stale: list[Instance] = []
+        try:
+            with self._lock:
+                while self._idle:
+                    instance = self._idle.pop()  # the most recently used: the warmest
+                    if instance.generation == generation and instance.alive:
+                        self._busy += 1
+                        return instance, None
+                    stale.append(instance)
+                if self._busy >= self.spec.concurrency:
+                    raise Throttled(self.spec.name, self.spec.concurrency)
+                self._busy += 1
+        finally:
+            for instance in stale:
+                instance.stop()
+        try:
+            instance = Instance(self.spec, generation)
+            init_ms = instance.start()
+        except BaseException:
+            with self._lock:
+                self._busy -= 1
+            raise
+        _log(f"{self.spec.name}: instance pid {instance.pid} started (init {init_ms:.0f} ms)")
+        return instance, init_ms
+
+    def release(self, instance: Instance, generation: int) -> None:
+        with self._lock:
+            self._busy -= 1
+            if not self._closed and instance.generation == generation and instance.alive:
+                self._idle.append(instance)
+                return
+        instance.stop()
+
+    def invoke(self, event: str, generation: Callable[[], int]) -> tuple[str, float | None]:
+        """The result of `event` (JSON in, JSON out) and, on a cold start, the init ms."""
+        instance, init_ms = self.acquire(generation())
+        try:
+            return instance.call(event), init_ms
+        finally:
+            self.release(instance, generation())
+
+    def retire_idle(self) -> None:
+        """Stop the idle instances (after a code change; busy ones stop when their invocation ends)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for instance in idle:
+            instance.stop()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self.retire_idle()
