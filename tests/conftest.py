@@ -10,6 +10,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis fails an example that takes over 200 ms by default: a wall-clock assertion, which a
+# loaded machine (or mutation testing's parallel runs) trips without any bug. No deadline.
+settings.register_profile("no-deadline", deadline=None)
+settings.load_profile("no-deadline")
 
 # Dummy credentials and the functions' environment, before any boto3 client exists.
 os.environ.update(

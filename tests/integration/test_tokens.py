@@ -226,7 +226,10 @@ def test_tokens_are_not_logged(issuer, functions):
 
     logger = functions["AuthorizerFunction"].logger
     level, logs = logger.log_level, io.StringIO()
-    stream = logger.registered_handler.setStream(logs)
+    # Swapped without setStream(), which would flush the old stream: a capture an earlier pytest
+    # session in this process has closed.
+    handler = logger.registered_handler
+    stream, handler.stream = handler.stream, logs
     logger.setLevel("DEBUG")
     good, bad = issuer.token("alice"), _forged(issuer, "expired")
     try:
@@ -235,7 +238,7 @@ def test_tokens_are_not_logged(issuer, functions):
             authorize(functions, bearer(bad))
     finally:
         logger.setLevel(level)
-        logger.registered_handler.setStream(stream)
+        handler.stream = stream
     assert "token refused" in logs.getvalue()
     assert "ExpiredTokenError" in logs.getvalue()
     for token in (good, bad):

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api.http.body import body_problem
@@ -18,9 +18,9 @@ metrics = Metrics()
 
 
 def _proxy(response: Response[Any]) -> dict[str, Any]:
-    """A proxy result for errors caught before routing (the resolver builds all others)."""
-    headers = {"Content-Type": response.headers.get("Content-Type", content_types.APPLICATION_JSON)}
-    headers.update({k: v for k, v in response.headers.items() if isinstance(v, str)})
+    """A proxy result for errors caught before routing (the resolver builds all others); the
+    response of `error_response`, which always declares its JSON Content-Type."""
+    headers = {k: v for k, v in response.headers.items() if isinstance(v, str)}
     return {"statusCode": response.status_code, "headers": headers, "body": response.body, "isBase64Encoded": False}
 
 
