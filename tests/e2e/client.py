@@ -90,6 +90,7 @@ class Target:
     key: str
     other_key: str | None
     local: bool  # the local server the suite started itself
+    token: str | None = None  # a signed-in user's access token (Authorization: Bearer)
 
 
 @dataclass

@@ -3,6 +3,7 @@
     TODO_API_URL    base URL, e.g. a stage's `ApiUrl` output; unset: the local server is started
     TODO_API_KEY    a key of tenant A (required with TODO_API_URL)
     TODO_API_KEY_2  a key of another tenant B (optional; without it the cross-tenant tests skip)
+    TODO_API_TOKEN  a signed-in user's access token (optional; without it the bearer-token tests skip)
     TODO_API_EMULATOR=sam-cli  the URL is `sam local start-api`: SAM CLI's differences from API
                     Gateway, declared in tests/e2e/sam_cli.py, are expected (see there)
 
@@ -35,13 +36,16 @@ def target() -> Iterator[Target]:
         key = _env("TODO_API_KEY")
         if key is None:
             pytest.fail("TODO_API_URL is set but TODO_API_KEY (a key of the tenant to test as) is not")
-        yield Target(url.rstrip("/"), key, _env("TODO_API_KEY_2"), local=False)
+        yield Target(url.rstrip("/"), key, _env("TODO_API_KEY_2"), local=False, token=_env("TODO_API_TOKEN"))
         return
-    from devtools.local.serve import served  # only here: against a deployed stage the suite needs no devtools
+    from devtools import oidc  # only here: against a deployed stage the suite needs no devtools
+    from devtools.local.serve import served
 
     keys = {"e2e-a": f"e2e-a-{secrets.token_hex(16)}", "e2e-b": f"e2e-b-{secrets.token_hex(16)}"}
     with served(keys) as server:
-        yield Target(server.url, keys["e2e-a"], keys["e2e-b"], local=True)
+        issuer = server.data_dir / "oidc"  # the server's own issuer, as `make token` finds it
+        token = oidc.issue(oidc.issuer_url(issuer), f"e2e-{secrets.token_hex(4)}", folder=issuer)
+        yield Target(server.url, keys["e2e-a"], keys["e2e-b"], local=True, token=token)
 
 
 EMULATOR = (os.environ.get("TODO_API_EMULATOR") or "").strip() or None
