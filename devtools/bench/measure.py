@@ -309,7 +309,8 @@ def _zip_size(folder: Path) -> int:
 
 def _functions() -> dict[str, Any]:
     """The template's functions by logical id."""
-    return {k: v for k, v in document()["Resources"].items() if v.get("Type") == "AWS::Serverless::Function"}
+    resources = document()["Resources"].items()  # Fn::ForEach entries (the alarms) are lists: no function
+    return {k: v for k, v in resources if isinstance(v, dict) and v.get("Type") == "AWS::Serverless::Function"}
 
 
 def _layers_of(function: str) -> list[str]:
