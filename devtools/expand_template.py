@@ -54,11 +54,10 @@ def with_s3_uris(sam: dict[str, Any]) -> dict[str, Any]:
     return sam
 
 
-def expand(overrides: dict[str, str], template: dict[str, Any] | None = None) -> dict[str, Any]:
-    """`template.yaml` (or `template`, such as the one `sam package` wrote) as CloudFormation expands it."""
+def expand(overrides: dict[str, str]) -> dict[str, Any]:
     # Without CloudFormation's feature-toggle config the translator warns once per function.
     logging.getLogger("samtranslator.feature_toggle.feature_toggle").setLevel(logging.ERROR)
-    written = document() if template is None else copy.deepcopy(template)
+    written = document()
     unknown = set(overrides) - set(written.get("Parameters", {}))
     if unknown:
         raise SystemExit(f"unknown parameters: {', '.join(sorted(unknown))}")

@@ -117,7 +117,6 @@ def test_one_allowed_origin_is_named_with_vary(api, aws, monkeypatch):
 
 @pytest.fixture(scope="module")
 def expanded_api():
-    # CloudFormation's AWS::LanguageExtensions resolves the parameter before the SAM transform runs.
     return expand({"CorsAllowOrigin": "https://app.example.com"})["Resources"]["TodoApi"]["Properties"]["Body"]
 
 
@@ -128,7 +127,7 @@ def test_the_gateway_answers_every_preflight_without_authorizer_or_key(expanded_
         integration = preflight["x-amazon-apigateway-integration"]
         assert integration["type"] == "mock", path
         headers = integration["responses"]["default"]["responseParameters"]
-        assert headers["method.response.header.Access-Control-Allow-Origin"] == "'https://app.example.com'"
+        assert headers["method.response.header.Access-Control-Allow-Origin"] == {"Fn::Sub": "'${CorsAllowOrigin}'"}
         allowed = headers["method.response.header.Access-Control-Allow-Headers"].strip("'").split(",")
         assert {h.lower() for h in allowed} >= {
             "x-api-key",
@@ -160,6 +159,6 @@ def test_the_gateway_answers_every_preflight_without_authorizer_or_key(expanded_
 )
 def test_every_gateway_response_carries_cors_headers(expanded_api, response_type):
     parameters = expanded_api["x-amazon-apigateway-gateway-responses"][response_type]["responseParameters"]
-    assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == "'https://app.example.com'"
+    assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == {"Fn::Sub": "'${CorsAllowOrigin}'"}
     assert parameters["gatewayresponse.header.Access-Control-Expose-Headers"] == f"'{EXPOSED}'"
     assert parameters["gatewayresponse.header.Vary"] == "'Origin'"

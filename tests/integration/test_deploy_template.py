@@ -1,25 +1,14 @@
-"""What a deployment does, read from template.yaml as CloudFormation receives it (offline: SAM CLI's
-AWS::LanguageExtensions expansion, which also resolves the parameters it can in Resources, then the
-real SAM transform): which functions get a `live` alias and a canary, which alarms roll back what
-and which alarms every function has, how an authorizer failure is answered and counted, and the
-parameters that `sam local` needs."""
+"""What a deployment does, read from template.yaml as CloudFormation receives it (the real SAM
+transform, offline): which functions get a `live` alias and a canary, which alarms roll back what,
+how an authorizer failure is answered and counted, and the parameters that `sam local` needs."""
 
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from devtools.expand_template import expand
-from devtools.loader import ROOT
-from devtools.local.dynamodb import free_port
-from devtools.local.template import document
 
 API_FUNCTIONS = {
     "CreateTodoFunction",
@@ -30,7 +19,6 @@ API_FUNCTIONS = {
     "DocsFunction",
     "ListActivityFunction",
 }
-FUNCTIONS = API_FUNCTIONS | {"AuthorizerFunction", "StreamConsumerFunction"}
 
 
 @pytest.fixture(scope="module")
@@ -41,20 +29,6 @@ def prod() -> dict[str, Any]:
 
 def _of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:
     return {name: res for name, res in resources.items() if res["Type"] == kind}
-
-
-def _stage(resources: dict[str, Any]) -> dict[str, Any]:
-    """The API's one stage (its logical id carries the stage name once the parameter is resolved)."""
-    (stage,) = _of_type(resources, "AWS::ApiGateway::Stage").values()
-    props: dict[str, Any] = stage["Properties"]
-    return props
-
-
-def _sub_text(value: Any) -> str:
-    """The text of a `Fn::Sub`, or the string it became: the language extensions resolve the
-    parameters and pseudo parameters, keeping `${Resource}` placeholders."""
-    text: str = value["Fn::Sub"] if isinstance(value, dict) else value
-    return text
 
 
 def _alarm_names(group: dict[str, Any]) -> set[str]:
@@ -89,93 +63,6 @@ def test_api_alarms_roll_back_only_the_api_functions(prod):
         assert prod[name]["Type"] == "AWS::CloudWatch::Alarm", name
 
 
-# The alarms every function has (template.yaml writes them once, as Fn::ForEach): what each one
-# watches, by logical id. The authorizer's errors alarm differs (Lambda counts each rejected key).
-UNIFORM_ALARM = {
-    "Namespace": "AWS/Lambda",
-    "Statistic": "Sum",
-    "Period": 60,
-    "EvaluationPeriods": 1,
-    "Threshold": 1,
-    "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-    "TreatMissingData": "notBreaching",
-    "AlarmActions": [{"Ref": "AlarmTopic"}],
-}
-
-
-def _function_alarms(resources: dict[str, Any]) -> dict[tuple[str, str], str]:
-    """(function logical id, metric) -> alarm logical id, for every alarm on Lambda's Errors or Throttles."""
-    found: dict[tuple[str, str], str] = {}
-    for name, alarm in _of_type(resources, "AWS::CloudWatch::Alarm").items():
-        props = alarm["Properties"]
-        if props.get("Namespace") != "AWS/Lambda" or props.get("MetricName") not in ("Errors", "Throttles"):
-            continue
-        (dimension,) = props["Dimensions"]
-        assert dimension["Name"] == "FunctionName", name
-        key = (dimension["Value"]["Ref"], props["MetricName"])
-        assert key not in found, (name, found.get(key))
-        found[key] = name
-    return found
-
-
-@pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_every_function_has_its_errors_and_throttles_alarms(stage):
-    resources = expand({"Stage": stage})["Resources"]
-    functions = set(_of_type(resources, "AWS::Lambda::Function"))
-    assert functions == FUNCTIONS
-    alarms = _function_alarms(resources)
-    assert set(alarms) == {(f, metric) for f in FUNCTIONS for metric in ("Errors", "Throttles")}
-    for (function, metric), name in alarms.items():
-        assert name == f"{function.removesuffix('Function')}{metric}Alarm"
-        props = resources[name]["Properties"]
-        if (function, metric) == ("AuthorizerFunction", "Errors"):
-            assert (props["Threshold"], props["Period"]) == (100, 300)
-            continue
-        assert {k: props.get(k) for k in UNIFORM_ALARM} == UNIFORM_ALARM, name
-        assert props["AlarmDescription"].startswith(f"{function} "), name
-
-
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The template as `sam package` writes it, the one `sam deploy` uploads to CloudFormation
-    (code uploaded to an S3 stand-in, moto's server; samconfig.toml's settings apply)."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="artifacts")
-        output = tmp_path_factory.mktemp("package") / "packaged.yaml"
-        sam = Path(sys.executable).with_name("sam")
-        env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "SAM_CLI_TELEMETRY": "0"}
-        command = [str(sam), "package", "--s3-bucket", "artifacts", "--output-template-file", str(output)]
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
-    finally:
-        server.stop()
-    return document(output)
-
-
-def test_the_packaged_template_keeps_the_language_extensions_for_cloudformation(packaged):
-    # CloudFormation runs AWS::LanguageExtensions (Fn::ForEach) first, then the SAM transform.
-    assert packaged["Transform"] == ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"]
-    assert [name for name in packaged["Resources"] if name.startswith("Fn::ForEach::")] == [
-        "Fn::ForEach::FunctionErrorsAlarms",
-        "Fn::ForEach::FunctionThrottlesAlarms",
-    ]
-    code = {
-        name: res["Properties"].get("CodeUri") or res["Properties"].get("ContentUri")
-        for name, res in packaged["Resources"].items()
-        if isinstance(res, dict) and res["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion")
-    }
-    assert set(code) == FUNCTIONS | {"SharedLayer", "AuthLayer"}
-    assert all(str(uri).startswith("s3://artifacts/") for uri in code.values()), code
-    # ... and expanded as CloudFormation will, it has every function's alarms, as template.yaml does.
-    deployed = expand({"Stage": "prod"}, packaged)["Resources"]
-    assert _function_alarms(deployed) == _function_alarms(expand({"Stage": "prod"})["Resources"])
-    assert len(_function_alarms(deployed)) == 2 * len(FUNCTIONS)
-
-
 def test_prod_shifts_traffic_by_canary(prod):
     for name, group in _of_type(prod, "AWS::CodeDeploy::DeploymentGroup").items():
         config = group["Properties"]["DeploymentConfigName"]
@@ -206,7 +93,7 @@ def _access_log_line(stage_props: dict[str, Any], **values: str) -> dict[str, An
 
 
 def test_authorizer_failures_are_counted_from_the_access_log_and_alarmed(prod):
-    stage = _stage(prod)
+    stage = prod["TodoApiStage"]["Properties"]
     line = _access_log_line(stage, **{"error.responseType": "AUTHORIZER_FAILURE", "stage": "prod"})
     (metric_filter,) = _of_type(prod, "AWS::Logs::MetricFilter").values()
     assert metric_filter["Properties"]["LogGroupName"] == {"Ref": "ApiAccessLogGroup"}
@@ -225,13 +112,13 @@ def test_authorizer_failures_are_counted_from_the_access_log_and_alarmed(prod):
         transformation["MetricNamespace"],
         transformation["MetricName"],
     )
-    assert alarm["Dimensions"] == [{"Name": dimension["Key"], "Value": "prod"}]
+    assert alarm["Dimensions"] == [{"Name": dimension["Key"], "Value": {"Ref": "Stage"}}]
     assert alarm["Threshold"] == 1
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
 def test_the_access_log_carries_the_tenant(prod):
-    stage = _stage(prod)
+    stage = prod["TodoApiStage"]["Properties"]
     line = _access_log_line(stage, **{"authorizer.tenant": "acme", "resourcePath": "/todos/{todo_id}"})
     assert line["tenant"] == "acme"
     assert line["resourcePath"] == "/todos/{todo_id}"
@@ -248,19 +135,19 @@ def test_one_parameter_sets_the_architecture_of_every_function_and_the_layer(arc
     layers = _of_type(resources, "AWS::Lambda::LayerVersion")
     assert [name.rstrip("0123456789abcdef") for name in sorted(layers)] == ["AuthLayer", "SharedLayer"]
     for name, layer in layers.items():
-        assert layer["Properties"]["CompatibleArchitectures"] == [architecture], name
+        assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}], name
 
 
 def test_tracing_is_a_parameter_and_off_by_default():
     cfn = expand({})
     assert cfn["Parameters"]["EnableTracing"]["Default"] == "false"
-    assert cfn["Conditions"]["TracingEnabled"] == {"Fn::Equals": ["false", "true"]}
+    assert cfn["Conditions"]["TracingEnabled"] == {"Fn::Equals": [{"Ref": "EnableTracing"}, "true"]}
     for name, function in _of_type(cfn["Resources"], "AWS::Lambda::Function").items():
         assert function["Properties"]["TracingConfig"] == {
             "Mode": {"Fn::If": ["TracingEnabled", "Active", "PassThrough"]}
         }, name
-    assert _stage(cfn["Resources"])["TracingEnabled"] is False
-    assert _stage(expand({"EnableTracing": "true"})["Resources"])["TracingEnabled"] is True
+    stage = next(iter(_of_type(cfn["Resources"], "AWS::ApiGateway::Stage").values()))
+    assert stage["Properties"]["TracingEnabled"] == {"Fn::If": ["TracingEnabled", True, False]}
 
 
 def _query_fields(query: str) -> set[str]:
@@ -274,11 +161,11 @@ def _query_fields(query: str) -> set[str]:
 
 
 def test_saved_queries_give_requests_errors_and_latency_per_tenant_and_route(prod):
-    stage = _stage(prod)
+    stage = prod["TodoApiStage"]["Properties"]
     line = _access_log_line(stage, **{"authorizer.tenant": "acme"})
     assert (line["status"], line["responseLatency"]) == (404, 12)  # numbers, so that Insights can compare them
     queries = {
-        _sub_text(res["Properties"]["Name"]).split("/")[-1]: res["Properties"]
+        res["Properties"]["Name"]["Fn::Sub"].split("/")[-1]: res["Properties"]
         for res in _of_type(prod, "AWS::Logs::QueryDefinition").values()
     }
     assert set(queries) == {
@@ -298,10 +185,10 @@ def test_saved_queries_give_requests_errors_and_latency_per_tenant_and_route(pro
 
 
 def test_the_dashboard_shows_the_per_tenant_figures(prod):
-    body = _sub_text(prod["Dashboard"]["Properties"]["DashboardBody"])
+    body = prod["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     widgets = json.loads(re.sub(r"\$\{([^}]+)\}", r"<\1>", body))["widgets"]
     logs = [w["properties"] for w in widgets if w["type"] == "log"]
-    line = _access_log_line(_stage(prod))
+    line = _access_log_line(prod["TodoApiStage"]["Properties"])
     assert len(logs) == 2
     for widget in logs:
         assert widget["query"].startswith("SOURCE '<ApiAccessLogGroup>' | ")
