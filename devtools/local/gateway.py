@@ -34,6 +34,10 @@ from devtools.local.environment import apply_environment, function_environment
 from devtools.local.runner import FunctionError, InProcessLambdaRunner, LambdaRunner, purge_modules
 from devtools.local.template import LocalServerError, LocalTemplate
 
+# What the functions answer when storage is unavailable (todo_api.domain.errors.StoreUnavailable,
+# with todo_api.http.errors' Retry-After), answered by the gateway while DynamoDB Local is down.
+STORE_UNAVAILABLE = {"error": "Storage is busy or unavailable, retry later"}
+RETRY_AFTER_SECONDS = "1"
 # API Gateway's payload limit (REST APIs: 10 MB), enforced before the authorizer or any function.
 PAYLOAD_LIMIT = 10 * 1024 * 1024
 # Seconds a client connection may stay silent (no request line, or a body that stops arriving)
@@ -104,6 +108,19 @@ class GatewayResponses:
     def __init__(self, spec: dict[str, dict[str, Any]]) -> None:
         self.spec = spec
 
+    def headers(self, response_type: str, status: int) -> dict[str, str]:
+        """The static headers of a gateway response type (its family's, then its own)."""
+        own = self.spec.get(response_type, {})
+        family = self.spec.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX", {})
+        headers = {}
+        for source in (family, own):
+            for name, value in (source.get("ResponseParameters", {}).get("Headers", {}) or {}).items():
+                value = str(value)
+                if not (value.startswith("'") and value.endswith("'")):
+                    raise LocalServerError(f"gateway response header {name}: only static 'values' work locally")
+                headers[name] = value[1:-1]
+        return headers
+
     def render(self, response_type: str, status: int | None = None, message: str | None = None) -> Response:
         default_status, default_message = _RESPONSE_DEFAULTS.get(response_type, (status or 500, "Error"))
         own = self.spec.get(response_type, {})
@@ -118,12 +135,7 @@ class GatewayResponses:
             .replace("$context.error.responseType", response_type)
         )
         response = Response(body, status=code, content_type="application/json")
-        for source in (family, own):
-            for name, value in (source.get("ResponseParameters", {}).get("Headers", {}) or {}).items():
-                value = str(value)
-                if not (value.startswith("'") and value.endswith("'")):
-                    raise LocalServerError(f"gateway response header {name}: only static 'values' work locally")
-                response.headers[name] = value[1:-1]
+        response.headers.update(self.headers(response_type, code))
         return response
 
 
@@ -136,6 +148,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
     - 502 with a JSON body when a function raises (SAM CLI answers 500);
     - API Gateway's 10 MB payload limit (REQUEST_TOO_LARGE) before the authorizer or any function,
       reading at most the limit; a body that stops arriving answers 408 and closes the connection;
+    - while DynamoDB Local is down (`storage_available()` false; it is supervised and restarted),
+      `503` with `Retry-After` for every route behind the authorizer, as the functions answer;
     - odd paths as API Gateway routes them: no redirect for `//` (Flask's merge_slashes), `%2F`
       kept inside its segment, control characters percent-encoded in the authorizer's methodArn
       (SAM CLI matches the policy's `*` with a regex that stops at a newline, so `/todos/a%0ab`
@@ -163,6 +177,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         self._auth_lock = threading.Lock()
         self._local = threading.local()
         self.clock: Callable[[], float] = time.monotonic  # tests move it forward past ReauthorizeEvery
+        self.storage_available: Callable[[], bool] = lambda: True
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
 
     @property
@@ -186,6 +201,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         app.before_request(self._start_timer)
         app.before_request(self._forget_cold_starts)
         app.before_request(self._read_body)
+        app.before_request(self._storage_guard)
         app.after_request(self._log_request)
 
     # -- logging
@@ -233,6 +249,23 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
             response.headers["Connection"] = "close"
             return response
         return None
+
+    def _storage_guard(self) -> Response | None:
+        """503 with Retry-After while DynamoDB Local restarts, for the routes that need it (every route
+        behind the authorizer, which looks keys up in the table), without waiting for the SDK's retries."""
+        if self.storage_available():
+            return None
+        try:
+            route: Route = self._get_current_route(request)
+        except KeyError:
+            return None
+        if route.authorizer_object is None:
+            return None
+        response = Response(json.dumps(STORE_UNAVAILABLE), 503, content_type="application/json")
+        response.headers.update(self.responses.headers("DEFAULT_5XX", 503))
+        response.headers.update(self.responses.headers("UNAUTHORIZED", 401))  # the CORS headers of every response
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        return response
 
     def _create_method_arn(self, flask_request: Any, event_type: str) -> str:
         """The authorizer's methodArn with the path's control characters percent-encoded, so that

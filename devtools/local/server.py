@@ -41,7 +41,7 @@ def main() -> int:
         from devtools import oidc
 
         with (
-            store.serving() as endpoint,
+            store.serving(log=lambda line: print(line, file=sys.stderr, flush=True)) as local,
             LocalEventBus(store.events_file()) as bus,
             oidc.serve_default() as issuer,
             ExitStack() as pollers,
@@ -55,12 +55,20 @@ def main() -> int:
                     requests_log.write(line + "\n")
                     requests_log.flush()
 
+            endpoint = local.endpoint
             extra_env = {"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint, **oidc.environment(issuer.url)}
             template = os.environ.get("TODO_LOCAL_TEMPLATE") or TEMPLATE  # a tree copy's, for tests
             gateway = build_gateway(template, endpoint, port=port, log=log, extra_env=extra_env)
+            gateway.storage_available = local.available.is_set
             pollers.callback(gateway.runner.close)  # the functions' instances stop with the server
             store.provision_keys(endpoint, pairs)
-            for poller in stream_pollers(gateway.template, gateway.runner, endpoint):
+            for poller in stream_pollers(
+                gateway.template,
+                gateway.runner,
+                endpoint,
+                checkpoints=store.stream_checkpoints(),
+                dead_letters=store.stream_dead_letters(),
+            ):
                 pollers.enter_context(poller)
             server = make_server(
                 host, port, gateway.app, threaded=True, request_handler=request_handler(client_timeout())
@@ -78,6 +86,7 @@ def main() -> int:
                 f"  signed-in users: OIDC issuer {issuer.url}; TOKEN=$(make -s token USER=alice | tail -n 1)\n"
                 f'       curl -s -H "Authorization: Bearer $TOKEN" {url}/todos\n'
                 f"  docs: {url}/docs    published events: tail -f {store.events_file()}\n"
+                f"  stream: failed records in {store.stream_dead_letters()}\n"
                 f"  request log: {store.requests_log()} (make usage)",
                 flush=True,
             )

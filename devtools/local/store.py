@@ -1,5 +1,7 @@
 """The local store: the one DynamoDB Local data folder of `make start`, `make key`, `make revoke-key`
-and `make invoke`: `.local/dynamodb`, or the folder that DYNAMODB_LOCAL_DIR names.
+and `make invoke`: `.local/dynamodb`, or the folder that DYNAMODB_LOCAL_DIR names. `make start`'s
+other files (published events, request log, the stream's checkpoints and dead letters) live in
+`.local/`, or in that folder too when DYNAMODB_LOCAL_DIR is set.
 
 A running server publishes its DynamoDB Local endpoint in that folder (`endpoint`); the other
 commands use it when it answers, else start a short-lived DynamoDB Local on the same folder (two
@@ -9,8 +11,10 @@ processes must never open one folder). Either way they see the same tables, keys
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,18 +37,29 @@ def endpoint_file() -> Path:
     return data_dir() / "endpoint"
 
 
+def _local_file(name: str) -> Path:
+    """A file of `make start` beside the data: in DYNAMODB_LOCAL_DIR when set, else in `.local/`."""
+    return (data_dir() if "DYNAMODB_LOCAL_DIR" in os.environ else dynamodb.LOCAL_DIR) / name
+
+
 def events_file() -> Path:
     """Where the local EventBridge stand-in appends the published events."""
-    if "DYNAMODB_LOCAL_DIR" in os.environ:
-        return data_dir() / "events.jsonl"
-    return dynamodb.LOCAL_DIR / "events.jsonl"
+    return _local_file("events.jsonl")
 
 
 def requests_log() -> Path:
     """Where the server appends its request log (what `make usage` reads)."""
-    if "DYNAMODB_LOCAL_DIR" in os.environ:
-        return data_dir() / "requests.log"
-    return dynamodb.LOCAL_DIR / "requests.log"
+    return _local_file("requests.log")
+
+
+def stream_checkpoints() -> Path:
+    """Where the stream pollers keep the last processed sequence number of each shard."""
+    return _local_file("stream-checkpoints.json")
+
+
+def stream_dead_letters() -> Path:
+    """The local stand-in of the stream's on-failure destination: records that failed every retry."""
+    return _local_file("stream-dlq.jsonl")
 
 
 def published_endpoint() -> str | None:
@@ -56,15 +71,27 @@ def published_endpoint() -> str | None:
     return endpoint if dynamodb.answers(endpoint) else None
 
 
+@dataclass(frozen=True)
+class Serving:
+    """The running store: its endpoint, and whether DynamoDB Local answers now (it is supervised)."""
+
+    endpoint: str
+    available: threading.Event
+
+
 @contextmanager
-def serving(port: int | None = None) -> Iterator[str]:
-    """DynamoDB Local on the data folder with the template's tables, its endpoint published (make start)."""
+def serving(port: int | None = None, log: Callable[[str], None] | None = None) -> Iterator[Serving]:
+    """DynamoDB Local on the data folder with the template's tables, its endpoint published, restarted
+    on the same port and folder whenever it exits (make start)."""
     if (running := published_endpoint()) is not None:
         raise dynamodb.DynamoDBLocalError(f"DynamoDB Local already runs on {data_dir()} at {running} (make start?)")
-    with dynamodb.running(data_dir(), port=port or int(os.environ.get("DYNAMODB_PORT", "0")) or None) as ddb:
+    with (
+        dynamodb.running(data_dir(), port=port or int(os.environ.get("DYNAMODB_PORT", "0")) or None) as ddb,
+        dynamodb.Supervisor(ddb, log) as supervisor,
+    ):
         endpoint_file().write_text(ddb.endpoint, encoding="utf-8")
         try:
-            yield ddb.endpoint
+            yield Serving(ddb.endpoint, supervisor.available)
         finally:
             endpoint_file().unlink(missing_ok=True)
 
