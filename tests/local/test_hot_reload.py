@@ -57,3 +57,31 @@ def test_layer_edit_applies_on_next_request(local_copy: Local, copy: Path) -> No
     after = local_copy.client.get(path, headers=local_copy.headers(tenant))
     assert (after.status_code, data(after)) == (404, {"error": "No such todo (reloaded)"})
     assert not (ROOT / "layers/shared/todo_api/domain/errors.py").read_text(encoding="utf-8").count("(reloaded)")
+
+
+def test_code_watcher_sees_edits_new_and_deleted_files_only_of_code(tmp_path: Path) -> None:
+    """What counts as a change: a .py or .json file edited, added or deleted, in any subfolder;
+    bytecode caches and other files do not (the functions write their own __pycache__)."""
+    from devtools.local.runner import CodeWatcher
+
+    package = tmp_path / "code" / "pkg"
+    package.mkdir(parents=True)
+    module = package / "module.py"
+    module.write_text("A = 1\n", encoding="utf-8")
+    watcher = CodeWatcher([tmp_path / "code"])
+    assert not watcher.changed()
+
+    edit(module, "A = 1", "A = 2")
+    assert watcher.changed()
+    assert not watcher.changed()  # a change is reported once
+
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "module.py").write_text("", encoding="utf-8")
+    (package / "notes.txt").write_text("not code", encoding="utf-8")
+    assert not watcher.changed()
+
+    (package / "schema.json").write_text("{}", encoding="utf-8")
+    assert watcher.changed()
+    module.unlink()
+    assert watcher.changed()
+    assert not watcher.changed()
