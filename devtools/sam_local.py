@@ -44,7 +44,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -112,16 +111,6 @@ def docker_host_address(options: list[str]) -> str:
     return "0.0.0.0"  # noqa: S104  # the containers' network is not the loopback; a run's lifetime only
 
 
-@contextlib.contextmanager
-def reachable_bus(path: Path, host: str, port: int = 0, echo: bool = False) -> Iterator[Any]:
-    """The local PutEvents endpoint where the containers reach it (LocalEventBus listens on 127.0.0.1)."""
-    bus = LocalEventBus(path, echo=echo)
-    bus._server.server_close()
-    bus._server = ThreadingHTTPServer((host, port), bus._handler_class())
-    with bus:
-        yield bus
-
-
 def provision_keys(endpoint: str, tables: dict[str, str]) -> None:
     keys = DynamoDBKeyStore(dynamodb.client(endpoint), tables["TodoTable"])
     keys.add(TENANT, KEY)
@@ -147,8 +136,8 @@ def started(workdir: Path, architecture: str, timeout: int) -> Iterator[Local]:
         provision_keys(ddb.endpoint, tables)
         extra = shlex.split(os.environ.get("SAM_LOCAL_OPTS", ""))
         host = docker_host_address(extra)
-        bus = stack.enter_context(reachable_bus(workdir / "events.jsonl", host))
-        bus_port = bus._server.server_address[1]
+        bus = stack.enter_context(LocalEventBus(workdir / "events.jsonl", host=host))  # where containers reach it
+        bus_port = bus.port
         env_file = workdir / "env.json"
         env_file.write_text(json.dumps(env_json(ddb.port, bus_port), indent=2))
         # No --template: SAM CLI then takes the build's template and this folder's samconfig.toml
@@ -416,7 +405,8 @@ def deps(argv: list[str]) -> int:
             keys = DynamoDBKeyStore(dynamodb.client(ddb.endpoint), tables["TodoTable"])
             for tenant, key in pairs:
                 keys.add(tenant.strip(), key.strip())
-            with reachable_bus(ROOT / ".local" / "events.jsonl", args.host or "0.0.0.0", args.events_port, echo=True):  # noqa: S104
+            bus_host = args.host or "0.0.0.0"  # noqa: S104  # where containers reach it
+            with LocalEventBus(ROOT / ".local" / "events.jsonl", args.events_port, echo=True, host=bus_host):
                 print(
                     f"DynamoDB Local on port {args.port} (keys: {', '.join(t for t, _ in pairs)}), PutEvents endpoint"
                     f" on port {args.events_port}; run sam local start-api (or invoke) now. Ctrl-C stops both.",

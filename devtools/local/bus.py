@@ -50,17 +50,24 @@ def envelope(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 class LocalEventBus:
-    def __init__(self, path: Path | str | None = DEFAULT_PATH, port: int = 0, echo: bool = False) -> None:
+    def __init__(
+        self, path: Path | str | None = DEFAULT_PATH, port: int = 0, echo: bool = False, host: str = "127.0.0.1"
+    ) -> None:
+        """`host` is where it listens: the loopback, unless containers must reach it (`sam_local`)."""
         self.path = Path(path) if path else None
         self.echo = echo
         self.events: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LocalEventBus:
         if self.path:
