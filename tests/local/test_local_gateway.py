@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
+import flask
 import pytest
 from samcli.commands.local.lib.local_lambda import LocalLambdaRunner
 from samcli.local.apigw.local_apigw_service import LocalApigwService
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from devtools.local import dynamodb
 from devtools.local.store import provision_keys
@@ -215,6 +216,32 @@ def test_sam_cli_internals_this_server_relies_on() -> None:
     assert "self._invoke_parse_lambda_authorizer(" in source
     assert "self._invoke_lambda_function(" in source
     assert "self.service_response(" in source
+    # LocalGateway._create_method_arn escapes what SAM CLI builds; SAM CLI must still call it.
+    assert list(inspect.signature(LocalApigwService._create_method_arn).parameters) == [
+        "self",
+        "flask_request",
+        "event_type",
+    ]
+    assert "self._create_method_arn(" in inspect.getsource(LocalApigwService)
+
+
+def test_private_apis_of_sam_cli_and_werkzeug_behave_as_relied_on(local: Local) -> None:
+    """The private parts the gateway uses (README, "What make start relies on"), by behaviour:
+    SAM CLI's `_app` and `_get_current_route`, the route's function and authorizer, werkzeug's
+    `RAW_URI` and `Request._cached_data`. Fails on an upgrade that changes one of them."""
+    gateway = local.gateway
+    assert gateway._app is local.app  # created by create(), which LocalGateway extends
+    with local.app.test_request_context("/todos/abc", method="GET"):
+        route = gateway._get_current_route(flask.request)
+        assert route.function_name == "GetTodoFunction"
+        assert route.authorizer_object.lambda_name == "AuthorizerFunction"
+    with local.app.test_request_context("/todos/abc", method="HEAD"), pytest.raises(KeyError):
+        gateway._get_current_route(flask.request)  # LocalGateway answers 404 on this KeyError
+    with local.app.test_request_context("/", method="POST", data=b"original"):
+        flask.request._cached_data = b"replaced"  # what _replace_invalid_utf8_body sets
+        assert flask.request.get_data() == b"replaced"
+    # RAW_URI (the path as sent, before %2F is decoded) is set by werkzeug's development server.
+    assert '"RAW_URI"' in inspect.getsource(WSGIRequestHandler.make_environ)
 
 
 @pytest.fixture
