@@ -33,6 +33,7 @@ GOALS: dict[str, tuple[str, float]] = {
     "uncompiled_py": ("==", 0),
     "local_p50_ms": ("<=", 5.0),
     "local_p99_ms": ("", 0),
+    "local_feed_seconds": ("<=", 2.0),
 }
 
 

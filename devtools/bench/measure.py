@@ -348,19 +348,38 @@ def artifacts(staged: dict[str, Path]) -> tuple[int, int, int, str]:
 
 
 # ------------------------------------------------------------------ local latency
-def local_latency(requests: int) -> tuple[float, float, str]:
-    """GET /todos/{id} against the local server (as `make start` runs it) on one keep-alive connection."""
+def local_latency(requests: int) -> tuple[float, float, str, float, float]:
+    """GET /todos/{id} against the local server (as `make start` runs it) on one keep-alive connection;
+    and the seconds until a change shows in GET /activity: the first change after the start, and
+    one after the latency run."""
     from devtools.local.serve import served
 
     key = "bench-local-key"
     with served({"bench": key}) as server:
         connection = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]), timeout=10)
         headers = {"x-api-key": key, "Content-Type": "application/json"}
-        connection.request("POST", "/todos", body=json.dumps({"title": "bench"}), headers=headers)
-        response = connection.getresponse()
-        todo = json.loads(response.read())
-        if response.status != 201:
-            raise RuntimeError(f"create failed: {response.status} {todo}")
+
+        def call(method: str, path: str, body: Any = None, **kwargs: Any) -> tuple[int, Any]:
+            connection.request(method, path, body=None if body is None else json.dumps(body), **kwargs)
+            answer = connection.getresponse()
+            return answer.status, json.loads(answer.read())
+
+        def feed_seconds(title: str) -> float:
+            status, todo = call("POST", "/todos", {"title": title}, headers=headers)
+            if status != 201:
+                raise RuntimeError(f"create failed: {status} {todo}")
+            answered, deadline = time.perf_counter(), time.monotonic() + 60
+            while time.monotonic() < deadline:
+                status, feed = call("GET", "/activity?limit=20", headers=headers)
+                if status == 200 and any(item["todo_id"] == todo["id"] for item in feed["items"]):
+                    return round(time.perf_counter() - answered, 2)
+                time.sleep(0.02)
+            raise RuntimeError(f"{title} not in GET /activity within 60 s")
+
+        first_feed = feed_seconds("bench first change")
+        status, todo = call("POST", "/todos", {"title": "bench"}, headers=headers)
+        if status != 201:
+            raise RuntimeError(f"create failed: {status} {todo}")
 
         def timed(path: str, count: int, **kwargs: Any) -> list[float]:
             samples = []
@@ -377,10 +396,17 @@ def local_latency(requests: int) -> tuple[float, float, str]:
         timed(f"/todos/{todo['id']}", 20, headers=headers)  # warm-up
         samples = timed(f"/todos/{todo['id']}", requests, headers=headers)
         floor = timed("/openapi.json", min(requests, 200))
+        later_feed = feed_seconds("bench later change")
     p50 = statistics.median(samples)
     p99 = statistics.quantiles(samples, n=100)[98]
     floor_p50 = statistics.median(floor)
-    return round(p50, 2), round(p99, 2), f"GET /openapi.json (no key, no store) p50 {floor_p50:.2f} ms"
+    return (
+        round(p50, 2),
+        round(p99, 2),
+        f"GET /openapi.json (no key, no store) p50 {floor_p50:.2f} ms",
+        first_feed,
+        later_feed,
+    )
 
 
 # ------------------------------------------------------------------ all together
@@ -434,7 +460,9 @@ def run_all(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
 
     requests = 100 if quick else 2000
     print(f"measuring local latency, {requests} requests on one connection ...", flush=True)
-    p50, p99, floor = local_latency(requests)
+    p50, p99, floor, first_feed, later_feed = local_latency(requests)
     results["local_p50_ms"], results["local_p99_ms"] = p50, p99
     baselines["local_p50_ms"] = baselines["local_p99_ms"] = floor
+    results["local_feed_seconds"] = {"first_after_start": first_feed, "later": later_feed}
+    baselines["local_feed_seconds"] = "API.md: locally an event appears within two seconds of the change"
     return results, baselines
