@@ -135,9 +135,13 @@ class InProcessLambdaRunner:
         stderr: StreamWriter | None = None,
         **_ignored: Any,
     ) -> None:
-        result = self.run(function_identifier, json.loads(event))
+        result = self.run_json(function_identifier, event)
         if stdout is not None:
-            stdout.write_str(json.dumps(result))
+            stdout.write_str(result)
+
+    def run_json(self, function_identifier: str, event: str) -> str:
+        """Invoke a function with an event (JSON); its result (JSON), or FunctionError."""
+        return json.dumps(self.run(function_identifier, json.loads(event)))
 
     def run(self, function_identifier: str, event: Any) -> Any:
         """Invoke a function with an event (a dict); return its result or raise FunctionError."""
@@ -205,19 +209,6 @@ class LambdaRunner(InProcessLambdaRunner):
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.close()
-
-    def invoke(
-        self,
-        function_identifier: str,
-        event: str,
-        tenant_id: str | None = None,
-        stdout: StreamWriter | None = None,
-        stderr: StreamWriter | None = None,
-        **_ignored: Any,
-    ) -> None:
-        result = self.run_json(function_identifier, event)
-        if stdout is not None:
-            stdout.write_str(result)
 
     def run(self, function_identifier: str, event: Any) -> Any:
         return json.loads(self.run_json(function_identifier, json.dumps(event)))

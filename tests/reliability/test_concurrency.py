@@ -122,21 +122,26 @@ def test_concurrent_creates_with_one_idempotency_key_create_one_todo(server: Ser
     assert server.call("GET", f"/todos/{matching[0]}", tenant=TENANT_A).status_code == 200
 
 
-def test_unconditional_patches_all_count(server: Server, figures) -> None:
-    """Without If-Match every PATCH lands, and the version counts each one (the increment is atomic)."""
-    rounds = bounded(10, 50)
-    todo = server.call("POST", "/todos", json={"title": "counted"}).json()
+def unconditional_patches(server: Server, todo_id: str, rounds: int) -> Counter[int]:
+    """THREADS threads each PATCH the todo's title `rounds` times, all starting at once: the statuses."""
     start = threading.Barrier(THREADS)
 
     def worker(thread: int) -> list[int]:
         start.wait(timeout=60)
         return [
-            server.call("PATCH", f"/todos/{todo['id']}", json={"title": f"t{thread}-{n}"}).status_code
+            server.call("PATCH", f"/todos/{todo_id}", json={"title": f"t{thread}-{n}"}).status_code
             for n in range(rounds)
         ]
 
     with ThreadPoolExecutor(THREADS) as pool:
-        statuses = Counter(s for result in pool.map(worker, range(THREADS)) for s in result)
+        return Counter(s for result in pool.map(worker, range(THREADS)) for s in result)
+
+
+def test_unconditional_patches_all_count(server: Server, figures) -> None:
+    """Without If-Match every PATCH lands, and the version counts each one (the increment is atomic)."""
+    rounds = bounded(10, 50)
+    todo = server.call("POST", "/todos", json={"title": "counted"}).json()
+    statuses = unconditional_patches(server, todo["id"], rounds)
     final = server.call("GET", f"/todos/{todo['id']}").json()
     figures("unconditional PATCHes / final version", f"{statuses[200]} / {final['version']}")
     assert statuses == Counter({200: THREADS * rounds})
@@ -180,17 +185,7 @@ def test_the_check_catches_a_read_then_write_update(tmp_path: Path, figures) -> 
     with served({TENANT_A: key}, template=tmp_path / "template.yaml") as local:
         mutant = Server(local.url, {TENANT_A: key}, local.log)
         todo = mutant.call("POST", "/todos", json={"title": "counted"}).json()
-        start = threading.Barrier(THREADS)
-
-        def worker(thread: int) -> list[int]:
-            start.wait(timeout=60)
-            return [
-                mutant.call("PATCH", f"/todos/{todo['id']}", json={"title": f"t{thread}-{n}"}).status_code
-                for n in range(rounds)
-            ]
-
-        with ThreadPoolExecutor(THREADS) as pool:
-            statuses = Counter(s for result in pool.map(worker, range(THREADS)) for s in result)
+        statuses = unconditional_patches(mutant, todo["id"], rounds)
         final = mutant.call("GET", f"/todos/{todo['id']}").json()
     lost = statuses[200] - (final["version"] - 1)
     figures("read-then-write update: PATCHes / final version / lost", f"{statuses[200]} / {final['version']} / {lost}")
