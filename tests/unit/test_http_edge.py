@@ -209,3 +209,41 @@ def test_a_write_flushes_its_metric_and_leaves_none_behind(capsys):
     assert metrics.metric_set == {}
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert any(line.get("ThingsMade") == [1.0] or line.get("ThingsMade") == 1.0 for line in printed)
+
+
+def test_the_resolver_builds_each_header_map_once_per_request():
+    """`TodoResolver` overrides Powertools' private `_to_proxy_event` (and passes it the private
+    `_json_body_deserializer`) so that the event caches its header maps: fails on an upgrade
+    that stops calling it, or that builds the maps anew on each access."""
+    app = create_app()
+    seen: dict[str, Any] = {}
+
+    @app.get("/things/<thing_id>")
+    def get_thing(thing_id: str) -> dict[str, Any]:
+        current = app.current_event
+        seen["same_headers"] = current.headers is current.headers
+        seen["same_multi"] = current.multi_value_headers is current.multi_value_headers
+        seen["header"] = current.headers.get("x-custom")
+        seen["body"] = current.json_body
+        return {"id": thing_id}
+
+    request = event(headers={"X-Custom": "yes", "Content-Type": "application/json"}, body='{"a": 1}')
+    answer = entry(app)(lambda e, c: app.resolve(e, c))(request, Context())
+    assert answer["statusCode"] == 200, answer
+    assert seen == {"same_headers": True, "same_multi": True, "header": "yes", "body": {"a": 1}}
+
+
+def test_the_cached_header_maps_equal_powertools_own():
+    """The resolver fills Powertools' CaseInsensitiveDict itself (faster than its constructor):
+    the same class, keys and values as Powertools builds, found in any case."""
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+    from todo_api.http.resolver import _RestEvent
+
+    request = event(headers={"If-None-Match": '"3"', "X-Forwarded-For": "1.2.3.4", "cookie": "a=b"})
+    ours, theirs = _RestEvent(request), APIGatewayProxyEvent(request)
+    for mine, powertools in [(ours.headers, theirs.headers), (ours.multi_value_headers, theirs.multi_value_headers)]:
+        assert type(mine) is type(powertools)
+        assert mine == powertools
+        assert mine.get("if-none-match") == mine.get("IF-NONE-MATCH") == powertools.get("If-None-Match")
+    assert _RestEvent({**request, "headers": None, "multiValueHeaders": None}).headers == {}
