@@ -21,7 +21,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import threading
 import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +29,7 @@ from typing import Any
 import pytest
 
 from devtools.local.serve import Served, served
+from tests.servers import serving
 
 CHROMIUM = os.environ.get("TODO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 PAGE = b"<!doctype html><html><head><title>todo app</title></head><body>another origin</body></html>"
@@ -90,14 +90,8 @@ class _Page(BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def page_origin() -> Iterator[str]:
     """A web app's origin: http://127.0.0.1:<a free port>, serving a blank page."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _Page)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from devtools.local.store import provision_keys
 from devtools.local.streams import _check_pattern, matches, stream_pollers
 from devtools.local.template import LocalServerError
 from tests.local.conftest import Local, data
+from tests.servers import serving
 
 NOT_FOUND = {"error": "Not found"}
 UNAUTHORIZED = {"error": "Missing or invalid API key"}
@@ -246,15 +247,8 @@ def test_private_apis_of_sam_cli_and_werkzeug_behave_as_relied_on(local: Local) 
 
 @pytest.fixture
 def server(local: Local) -> Iterator[str]:
-    httpd = make_server("127.0.0.1", 0, local.app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with serving(make_server("127.0.0.1", 0, local.app, threaded=True)) as url:
+        yield url
 
 
 def call(url: str, key: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:

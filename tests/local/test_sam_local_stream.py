@@ -7,7 +7,6 @@ through SAM CLI itself is `make sam-local-e2e`, which needs Docker)."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,6 +17,7 @@ from devtools import sam_local
 from devtools.local import dynamodb
 from devtools.local.streams import stream_pollers
 from devtools.local.template import project
+from tests.servers import serving
 from todo_api.adapters.todo_store import DynamoDBTodoStore
 from todo_api.domain.models import Todo
 
@@ -53,13 +53,8 @@ class InvokeApi:
 @pytest.fixture
 def invoke_api() -> Iterator[InvokeApi]:
     api = InvokeApi()
-    thread = threading.Thread(target=api.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(api.server):
         yield api
-    finally:
-        api.server.shutdown()
-        api.server.server_close()
 
 
 def _todo(todo_id: str) -> Todo:
