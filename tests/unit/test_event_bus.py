@@ -3,9 +3,7 @@
 import json
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from tests.streams import todo
 from todo_api.adapters.event_bus import EventBridgeBus
@@ -15,11 +13,8 @@ TODO_ID = "01JD7Z6ZQ4N8Y3T5V2W9X0ABCD"
 
 
 @pytest.fixture
-def events():
-    client = boto3.client("events", region_name="us-east-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+def events(stubbed):
+    return stubbed("events")
 
 
 def completed_event():
