@@ -2,6 +2,7 @@
 todo_api.adapters.activity_store) and checked by botocore's Stubber against the service model."""
 
 import json
+import logging
 
 import pytest
 
@@ -54,7 +55,7 @@ def ddb(stubbed):
     return stubbed("dynamodb")
 
 
-def test_an_event_is_put_once_with_its_keys_and_compact_body(ddb):
+def test_an_event_is_put_once_with_its_keys_and_compact_body(ddb, caplog):
     client, stubber = ddb
     event = completed_event()
     put = {"TableName": "t", "Item": item_of(event), "ConditionExpression": "attribute_not_exists(PK)"}
@@ -62,7 +63,10 @@ def test_an_event_is_put_once_with_its_keys_and_compact_body(ddb):
     stubber.add_client_error("put_item", "ConditionalCheckFailedException", expected_params=put)
     store = DynamoDBActivityStore(client, "t")
     assert store.add("acme", event) is True
-    assert store.add("acme", event) is False  # a redelivery: already in the feed
+    with caplog.at_level(logging.INFO):
+        assert store.add("acme", event) is False  # a redelivery: already in the feed
+    [logged] = [r for r in caplog.records if r.getMessage() == "event already in the feed"]
+    assert (logged.levelno, logged.event_id) == (logging.INFO, EVENT_ID)
 
 
 def test_with_a_retention_the_event_expires_that_many_days_after_it_happened(ddb):
