@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from tests.streams import todo
+from todo_api.adapters import activity_store
 from todo_api.adapters.activity_store import DynamoDBActivityStore
 from todo_api.domain.activity import TodoChange, event_for
 
@@ -63,7 +64,7 @@ def test_an_event_is_put_once_with_its_keys_and_compact_body(ddb, caplog):
     stubber.add_client_error("put_item", "ConditionalCheckFailedException", expected_params=put)
     store = DynamoDBActivityStore(client, "t")
     assert store.add("acme", event) is True
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger=activity_store.logger.name):
         assert store.add("acme", event) is False  # a redelivery: already in the feed
     [logged] = [r for r in caplog.records if r.getMessage() == "event already in the feed"]
     assert (logged.levelno, logged.event_id) == (logging.INFO, EVENT_ID)
