@@ -95,3 +95,34 @@ def test_an_issuer_that_never_answers_is_unavailable_after_the_timeout(monkeypat
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/keys"
         with pytest.raises(IssuerUnavailable, match="timed out"):
             tokens.fetch_json(url)
+
+
+def test_a_discovery_document_of_another_issuer_is_refused():
+    discovery = "https://id.example/.well-known/openid-configuration"
+    _, fetch = recording({discovery: {"issuer": "https://evil.example", "jwks_uri": "https://evil.example/keys"}})
+    with pytest.raises(IssuerUnavailable) as raised:
+        Jwks("https://id.example", None, fetch).key("k1", "RS256")
+    assert str(raised.value) == "the discovery document names another issuer"
+
+
+def test_a_key_set_that_is_no_jwks_is_unavailable():
+    _, fetch = recording({"https://id.example/keys": {"keys": [{"kty": "nonsense"}]}})
+    with pytest.raises(IssuerUnavailable) as raised:
+        Jwks("https://id.example", "https://id.example/keys", fetch).key("k1", "RS256")
+    assert str(raised.value).startswith("the issuer's key set is not a JWKS: ")
+
+
+def test_an_unknown_key_id_refreshes_the_key_set_again_once_a_minute_has_passed():
+    old, rotated = (RSAKey.generate_key(2048, parameters={"kid": kid, "alg": "RS256"}) for kid in ("k0", "k2"))
+    answers = iter([{"keys": [old.as_dict(private=False)]}, KEY_SET, {"keys": [rotated.as_dict(private=False)]}])
+    fetched: list[str] = []
+
+    def fetch(url: str) -> Any:
+        fetched.append(url)
+        return next(answers)
+
+    now = iter([0.0, 0.0, 60.0, 60.0])  # each refresh reads the clock to check, then to record
+    jwks = Jwks("https://id.example", "https://id.example/keys", fetch, clock=lambda: next(now))
+    assert jwks.key("k1", "RS256").kid == "k1"  # not in the first set: fetched again at once
+    assert jwks.key("k2", "RS256").kid == "k2"  # a minute later, to the second: fetched again
+    assert len(fetched) == 3
