@@ -16,5 +16,5 @@ def test_a_missing_setting_is_named_by_its_variable(monkeypatch):
 @pytest.mark.parametrize("build", [clients.dynamodb_client, clients.events_client])
 def test_every_client_tries_a_call_three_times_and_waits_2_s_to_connect_3_s_to_read(build):
     config = build().meta.config
-    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert config.retries == dict(mode="standard", total_max_attempts=3)
     assert (config.connect_timeout, config.read_timeout) == (2, 3)
