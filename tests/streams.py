@@ -63,3 +63,34 @@ def modified(tenant: str, before: Todo, after: Todo) -> dict[str, Any]:
 
 def removed(tenant: str, before: Todo, at: int = 1795774500) -> dict[str, Any]:
     return record("REMOVE", old=to_item(tenant, before), at=at)
+
+
+COMPLETED_ID = "01JD7Z6ZQ4N8Y3T5V2W9X0ABCD"
+
+
+def completed_event() -> Any:
+    """The event of a todo marked completed (version 1 -> 2 at 2026-11-27T10:16:00.456Z)."""
+    from todo_api.domain.activity import TodoChange, event_for
+
+    old = todo(COMPLETED_ID, title="Read", completed=False, version=1, updated_at="2026-11-27T10:15:00.123Z")
+    new = todo(COMPLETED_ID, title="Read", completed=True, version=2, updated_at="2026-11-27T10:16:00.456Z")
+    return event_for(TodoChange("MODIFY", "acme", old, new))
+
+
+def completed_event_json(created_at: str) -> dict[str, Any]:
+    """That event as JSON, written out by hand (the todo's creation time is the builder's)."""
+    return {
+        "id": f"20261127T101600456Z-{COMPLETED_ID}-0000000002",
+        "type": "todo.completed",
+        "todo_id": COMPLETED_ID,
+        "at": "2026-11-27T10:16:00.456Z",
+        "changes": {"completed": [False, True]},
+        "todo": {
+            "id": COMPLETED_ID,
+            "title": "Read",
+            "completed": True,
+            "created_at": created_at,
+            "updated_at": "2026-11-27T10:16:00.456Z",
+            "version": 2,
+        },
+    }

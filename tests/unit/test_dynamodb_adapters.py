@@ -3,10 +3,11 @@ against the service model (the table's own behaviour is the integration tests' p
 
 import hashlib
 
-import boto3
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
-from botocore.stub import ANY, Stubber
+from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
+from botocore.stub import ANY
 
 from todo_api.adapters import dynamodb
 from todo_api.adapters.key_store import DynamoDBKeyStore
@@ -45,6 +46,10 @@ def test_a_todo_is_stored_as_the_data_model_says_and_read_back():
     assert dynamodb.string(ITEM, "title") == "Read"
 
 
+KEY = "todo_secret"
+KEY_ITEM_KEY = {"PK": {"S": "APIKEY#" + hashlib.sha256(KEY.encode()).hexdigest()}, "SK": {"S": "APIKEY"}}
+
+
 def client_error(code: str, status: int = 400, **extra) -> ClientError:
     return ClientError(
         {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}, **extra}, "Op"
@@ -61,32 +66,52 @@ def test_the_condition_failure_and_its_item():
     assert not dynamodb.is_condition_failure(ClientError({}, "Op"))
 
 
+# DynamoDB's answers when it is busy, as it sends them (HTTP 400), and its server errors.
+THROTTLING = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+]
+SERVER_ERRORS = {"InternalServerError": 500, "ServiceUnavailable": 503}
+
+
+def test_the_throttling_codes_are_dynamodbs_and_botocore_retries_them_as_throttling():
+    """The list above is DynamoDB's (its service model) and one botocore's standard retry mode backs
+    off on: such an error reaches an adapter only once botocore's attempts are spent."""
+    model = botocore.session.get_session().get_service_model("dynamodb")
+    throttled = ThrottledRetryableChecker()
+    for code in THROTTLING:
+        assert code in {shape.name for shape in model.error_shapes}
+        assert throttled.is_retryable(RetryContext(attempt_number=1, parsed_response={"Error": {"Code": code}}))
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [*((code, 400) for code in THROTTLING), *SERVER_ERRORS.items(), ("SomethingNew", 500), ("SomethingNew", 503)],
+)
+def test_a_throttled_or_failing_table_is_unavailable(stubbed, code, status):
+    client, stubber = stubbed("dynamodb")
+    stubber.add_client_error("get_item", code, http_status_code=status)
+    with pytest.raises(StoreUnavailable) as raised:
+        DynamoDBKeyStore(client, "t").find(KEY)
+    assert isinstance(raised.value.__cause__, ClientError)
+    assert raised.value.__cause__.response["Error"]["Code"] == code
+
+
 @pytest.mark.parametrize(
     "error",
     [
-        *(client_error(code) for code in sorted(dynamodb._UNAVAILABLE)),
-        client_error("SomethingNew", 500),
-        client_error("SomethingNew", 503),
+        *(ClientError({"Error": {"Code": code, "Message": "m"}}, "Op") for code in [*THROTTLING, *SERVER_ERRORS]),
         EndpointConnectionError(endpoint_url="http://db"),
         ConnectTimeoutError(endpoint_url="http://db"),
         ReadTimeoutError(endpoint_url="http://db"),
     ],
 )
-def test_throttling_outages_and_connection_errors_become_store_unavailable(error):
+def test_the_code_alone_or_a_connection_error_makes_the_store_unavailable(error):
     with pytest.raises(StoreUnavailable) as raised, dynamodb.STORE_ERRORS:
         raise error
     assert raised.value.__cause__ is error
-
-
-def test_the_unavailable_codes_are_dynamodbs_throttling_and_server_errors():
-    assert {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "LimitExceededException",
-    } == dynamodb._UNAVAILABLE
 
 
 @pytest.mark.parametrize(
@@ -111,15 +136,8 @@ def test_no_error_no_change():
 
 
 @pytest.fixture
-def ddb():
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
-
-
-KEY = "todo_secret"
-KEY_ITEM_KEY = {"PK": {"S": "APIKEY#" + hashlib.sha256(KEY.encode()).hexdigest()}, "SK": {"S": "APIKEY"}}
+def ddb(stubbed):
+    return stubbed("dynamodb")
 
 
 def test_a_key_is_found_by_its_hash_with_its_usage_key(ddb):

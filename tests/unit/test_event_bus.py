@@ -3,50 +3,23 @@
 import json
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-from tests.streams import todo
+from tests.streams import completed_event, completed_event_json
 from todo_api.adapters.event_bus import EventBridgeBus
-from todo_api.domain.activity import TodoChange, event_for
 
 TODO_ID = "01JD7Z6ZQ4N8Y3T5V2W9X0ABCD"
 
 
 @pytest.fixture
-def events():
-    client = boto3.client("events", region_name="us-east-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
-
-
-def completed_event():
-    old = todo(TODO_ID, title="Read", completed=False, version=1, updated_at="2026-11-27T10:15:00.123Z")
-    new = todo(TODO_ID, title="Read", completed=True, version=2, updated_at="2026-11-27T10:16:00.456Z")
-    return event_for(TodoChange("MODIFY", "acme", old, new))
+def events(stubbed):
+    return stubbed("events")
 
 
 def test_an_event_is_put_with_its_tenant_type_time_and_compact_detail(events):
     client, stubber = events
     event = completed_event()
-    detail = {
-        "tenant": "acme",
-        "id": f"20261127T101600456Z-{TODO_ID}-0000000002",
-        "type": "todo.completed",
-        "todo_id": TODO_ID,
-        "at": "2026-11-27T10:16:00.456Z",
-        "changes": {"completed": [False, True]},
-        "todo": {
-            "id": TODO_ID,
-            "title": "Read",
-            "completed": True,
-            "created_at": event.todo.created_at,
-            "updated_at": "2026-11-27T10:16:00.456Z",
-            "version": 2,
-        },
-    }
+    detail = {"tenant": "acme", **completed_event_json(event.todo.created_at)}
     entry = {
         "Source": "todo-api",
         "DetailType": "todo.completed",

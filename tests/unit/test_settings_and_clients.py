@@ -1,0 +1,20 @@
+"""The API functions' settings and the boto3 clients' configuration, as the README states them."""
+
+import pytest
+
+from todo_api.adapters import clients
+from todo_api.settings import MissingSetting, Settings
+
+
+def test_a_missing_setting_is_named_by_its_variable(monkeypatch):
+    monkeypatch.delenv("EVENT_BUS_NAME", raising=False)
+    with pytest.raises(MissingSetting) as raised:
+        Settings().require("event_bus_name")
+    assert str(raised.value) == "EVENT_BUS_NAME is not set"
+
+
+@pytest.mark.parametrize("build", [clients.dynamodb_client, clients.events_client])
+def test_every_client_tries_a_call_three_times_and_waits_2_s_to_connect_3_s_to_read(build):
+    config = build().meta.config
+    assert config.retries == dict(mode="standard", total_max_attempts=3)
+    assert (config.connect_timeout, config.read_timeout) == (2, 3)
