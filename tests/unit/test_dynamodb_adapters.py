@@ -72,6 +72,7 @@ THROTTLING = [
     "ThrottlingException",
     "RequestLimitExceeded",
     "LimitExceededException",
+    "TransactionInProgressException",  # a transaction with the same ClientRequestToken is still running
 ]
 SERVER_ERRORS = {"InternalServerError": 500, "ServiceUnavailable": 503}
 

@@ -30,6 +30,7 @@ _UNAVAILABLE = {
     "InternalServerError",
     "ServiceUnavailable",
     "LimitExceededException",
+    "TransactionInProgressException",  # botocore backs off on it as on throttling: busy, retry later
 }
 
 
