@@ -107,3 +107,12 @@ def test_blank_means_what_json_schema_means(title, valid):
     else:
         with pytest.raises(ValidationError):
             TodoCreate.model_validate({"title": title})
+
+
+@pytest.mark.parametrize("model", [TodoCreate, TodoUpdate])
+def test_a_blank_title_is_refused_saying_why(model):
+    """What a client reads in the 400's details: the field and the reason, in these words."""
+    with pytest.raises(ValidationError) as raised:
+        model.model_validate({"title": " \t"})
+    (error,) = raised.value.errors()
+    assert (error["loc"], error["msg"]) == (("title",), "Value error, title must not be only white space")
