@@ -182,6 +182,9 @@ def test_dynamodb_local_killed_is_503_with_retry_after_then_restarted_on_the_sam
         [java] = java_pids(server.data_dir)
         os.kill(java, signal.SIGKILL)
         killed = time.monotonic()
+        # Probe once the server knows: a request sent before, with botocore's retries, may last
+        # until DynamoDB Local is back and answer 200, and then no 503 is ever seen.
+        wait_for("the server to see DynamoDB Local exit", lambda: "DynamoDB Local exited" in server.log.read_text())
         statuses: Counter[int] = Counter()
         retry_after: set[str | None] = set()
 
