@@ -8,8 +8,11 @@ every measurement with small counts and asserts no goal.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime
 import json
 import os
+import platform
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,11 +60,44 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def machine() -> str:
+    """What the figures were measured on: the CPU model, its cores, the system."""
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, {platform.machine()}"
+
+
+def published(results: dict[str, Any], baselines: dict[str, str], quick: bool) -> dict[str, Any]:
+    """The docs site's copy (docs/performance/results.json, committed): the figures with their goals,
+    baselines, the machine and the date, which the performance page renders as a table and a chart."""
+    return {
+        "measured_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "quick": quick,
+        "figures": [
+            {
+                "name": key,
+                "value": results[key],
+                "op": GOALS[key][0],
+                "goal": GOALS[key][1] if GOALS[key][0] else None,
+                "baseline": baselines[key],
+                "met": meets(key, results[key]),
+            }
+            for key in GOALS
+        ],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts, no goal asserted (CI)")
     args = parser.parse_args(argv)
     out = Path(os.environ.get("BENCH_JSON") or ROOT / ".bench" / "results.json")
+    docs_out = Path(os.environ.get("BENCH_DOCS_JSON") or ROOT / "docs" / "performance" / "results.json")
 
     results, baselines = measure.run_all(quick=args.quick)
 
@@ -78,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key:<{width}}  {show(value):<58} {(op + ' ' + show(goal)) if op else '':<12} {baselines[key]} {mark}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwrote {out}")
+    docs_out.parent.mkdir(parents=True, exist_ok=True)
+    docs_out.write_text(json.dumps(published(results, baselines, quick=args.quick), indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {out} and {docs_out}")
     if failed and not args.quick:
         print(f"goals missed: {', '.join(failed)}", file=sys.stderr)
         return 1

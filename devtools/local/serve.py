@@ -60,9 +60,11 @@ def served(
     timeout: float = 180.0,
     template: Path | None = None,
     env: dict[str, str] | None = None,
+    command: list[str] | None = None,
 ) -> Iterator[Served]:
     """The local server with `keys` (tenant -> key) on a free port of 127.0.0.1, serving `template`
-    (a tree copy's template.yaml; default the project's), with `env` added to its environment."""
+    (a tree copy's template.yaml; default the project's), with `env` added to its environment;
+    `command` runs it another way (`["make", "-s", "start"]`, as the docs say)."""
     with contextlib.ExitStack() as stack:
         folder = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="todo-local-")))
         folder.mkdir(parents=True, exist_ok=True)
@@ -79,7 +81,7 @@ def served(
         }
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "devtools.local"],
+                command or [sys.executable, "-m", "devtools.local"],
                 cwd=ROOT,
                 env=environment,
                 stdout=out,
