@@ -114,9 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key:<{width}}  {show(value):<58} {(op + ' ' + show(goal)) if op else '':<12} {baselines[key]} {mark}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    docs_out.parent.mkdir(parents=True, exist_ok=True)
-    docs_out.write_text(json.dumps(published(results, baselines, quick=args.quick), indent=2) + "\n", encoding="utf-8")
-    print(f"\nwrote {out} and {docs_out}")
+    print(f"\nwrote {out}")
+    # The docs' copy: a quick run (CI's) never replaces the figures of a full one.
+    if not args.quick or not docs_out.exists() or json.loads(docs_out.read_text(encoding="utf-8")).get("quick"):
+        docs_out.parent.mkdir(parents=True, exist_ok=True)
+        docs_out.write_text(json.dumps(published(results, baselines, args.quick), indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {docs_out}")
     if failed and not args.quick:
         print(f"goals missed: {', '.join(failed)}", file=sys.stderr)
         return 1
