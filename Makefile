@@ -30,7 +30,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
 .PHONY: install node-tools lint-openapi test lint scan typecheck unit start invoke key revoke-key token events openapi \
-	build build-or-skip bench e2e sam-local-e2e sam-local-deps usage check-deep mutation dynamodb-local clean
+	build build-or-skip docs docs-build bench e2e sam-local-e2e sam-local-deps usage check-deep mutation dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,7 +51,7 @@ node-tools: $(NODE_STAMP)
 # The OpenAPI document under Spectral (spectral:oas, .spectral.yaml) and Redocly (recommended,
 # redocly.yaml): any error fails. Then the contract guard: no breaking change against
 # contract/openapi.released.json (Optic, contract/optic.yml) unless info.version's major goes up.
-# Last, the README's TypeScript client (openapi-fetch) against types generated from the document,
+# Last, the docs' TypeScript client (openapi-fetch, docs/clients.md) against types generated from the document,
 # under tsc --strict.
 lint-openapi: $(STAMP) $(NODE_STAMP)
 	$(NODE_BIN)/spectral lint --ruleset .spectral.yaml --fail-severity error $(OPENAPI)
@@ -115,7 +115,16 @@ unit: $(STAMP) $(DDB_JAR) $(NODE_STAMP)
 
 # Every test runs without python3.13; only the build step needs it, and is skipped, saying so, where
 # there is none (BUILD_REQUIRED=1, as in CI, makes that an error).
-test: lint typecheck unit build-or-skip
+test: lint docs-build typecheck unit build-or-skip
+
+# The docs site (docs/, mkdocs.yml): served on http://127.0.0.1:$${PORT:-8000} with live reload, or
+# built into .site strictly (a broken link, a missing page or snippet is an error). Mermaid comes
+# from the npm lock (.local/node), so the site renders offline.
+docs: $(STAMP) $(NODE_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:$${PORT:-8000}
+
+docs-build: $(STAMP) $(NODE_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 build-or-skip:
 	@if [ -n "$(PY313_DIR)" ] || [ -n "$(BUILD_REQUIRED)" ]; then $(MAKE) --no-print-directory build; else \
@@ -192,4 +201,4 @@ token: $(STAMP)
 	$(BIN)/python -m devtools.oidc token --user "$(USER)" $(if $(TENANT),--tenant "$(TENANT)")
 
 clean:
-	rm -rf $(VENV) $(SCAN_VENV) $(MUT_VENV) .aws-sam .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) $(MUT_VENV) .aws-sam .bench .site .pytest_cache .mypy_cache .ruff_cache

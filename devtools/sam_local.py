@@ -11,7 +11,7 @@ Needs Docker (and the build in `.aws-sam/build`, which `make sam-local-e2e` make
 SAM_LOCAL_BUILD=existing). It starts, each on a free port:
 
 1. DynamoDB Local (a fresh data folder) with the template's tables, and the keys `demo:local-dev-key`
-   (the key of `events/*.json` and the README) and one of each of the suite's two tenants;
+   (the key of `events/*.json` and the docs) and one of each of the suite's two tenants;
 2. a local EventBridge PutEvents endpoint, listening on every interface so that the functions'
    containers reach it as `host.docker.internal`;
 3. `sam local start-api --env-vars <env.json with those ports>` on the build, with the options of
@@ -67,7 +67,7 @@ from todo_api.domain.models import Todo  # noqa: E402
 
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
 SAM = ROOT / ".venv" / "bin" / "sam"
-TENANT, KEY = "demo", "local-dev-key"  # what events/*.json and the README use
+TENANT, KEY = "demo", "local-dev-key"  # what events/*.json and the docs use
 # The suite's two tenants: not demo, whose feed the invocations of events/ check afterwards.
 E2E_TENANT, E2E_KEY = "sam-e2e-a", "sam-e2e-a-key"
 OTHER_TENANT, OTHER_KEY = "sam-e2e-b", "sam-e2e-b-key"

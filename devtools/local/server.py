@@ -74,7 +74,7 @@ def main() -> int:
                 host, port, gateway.app, threaded=True, request_handler=request_handler(client_timeout())
             )
             url = f"http://{host}:{port}"
-            # Keys are secrets: the banner names the tenants, and shows only the README's demo key.
+            # Keys are secrets: the banner names the tenants, and shows only the docs' demo key.
             demo = [k for t, k in pairs if f"{t}:{k}" == store.DEFAULT_KEYS]
             key = demo[0] if demo else "<a key of TODO_LOCAL_API_KEYS>"
             print(

@@ -1,5 +1,5 @@
 """A Python client generated from the server's own `/openapi.json` by openapi-python-client drives
-the CRUD flow, with the auth setups the README gives: an API key
+the CRUD flow, with the auth setups docs/clients.md gives: an API key
 (`AuthenticatedClient(token=KEY, prefix="", auth_header_name="x-api-key")`) and a signed-in user's
 access token (`AuthenticatedClient(token=TOKEN)`, `Authorization: Bearer`).
 
@@ -30,7 +30,7 @@ PACKAGE = "todo_api_client"
 
 @pytest.fixture(scope="module")
 def generated(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
-    """The client package, generated as the README says, from the document the server serves."""
+    """The client package, generated as docs/clients.md says, from the document the server serves."""
     assert GENERATOR.exists(), f"{GENERATOR} is missing: it is pinned in requirements/dev.lock.txt (make install)"
     folder = tmp_path_factory.mktemp("generated-client")
     response = requests.get(target.url + "/openapi.json", timeout=TIMEOUT)

@@ -85,7 +85,7 @@ def test_make_test_runs_the_build_step_through_build_or_skip():
 
 
 def test_make_key_stores_the_given_key_for_the_tenant(aws, monkeypatch, capsys):
-    """`make key TENANT=demo KEY=local-dev-key`: the key the events/ files and the README use."""
+    """`make key TENANT=demo KEY=local-dev-key`: the key the events/ files and the docs use."""
     planned = make("-n", "key", "TENANT=demo", "KEY=local-dev-key").stdout.strip().splitlines()[-1]
     argv = shlex.split(planned)
     assert argv[1:3] == ["-m", "devtools.keys"]

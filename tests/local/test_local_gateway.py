@@ -227,9 +227,9 @@ def test_sam_cli_internals_this_server_relies_on() -> None:
 
 
 def test_private_apis_of_sam_cli_and_werkzeug_behave_as_relied_on(local: Local) -> None:
-    """The private parts the gateway uses (README, "What make start relies on"), by behaviour:
-    SAM CLI's `_app` and `_get_current_route`, the route's function and authorizer, werkzeug's
-    `RAW_URI` and `Request._cached_data`. Fails on an upgrade that changes one of them."""
+    """The private parts the gateway uses (docs/local-development.md, "What it relies on in SAM CLI
+    and werkzeug"), by behaviour: SAM CLI's `_app` and `_get_current_route`, the route's function
+    and authorizer, werkzeug's `RAW_URI` and `Request._cached_data`. Fails on an upgrade that changes one of them."""
     gateway = local.gateway
     assert gateway._app is local.app  # created by create(), which LocalGateway extends
     with local.app.test_request_context("/todos/abc", method="GET"):

@@ -1,4 +1,5 @@
-"""The API functions' settings and the boto3 clients' configuration, as the README states them."""
+"""The API functions' settings and the boto3 clients' configuration, as docs/architecture.md and
+docs/deploying.md state them."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-// The README's TypeScript client ("Generate a client"): `make lint-openapi` generates the types from
+// The docs' TypeScript client (docs/clients.md includes this file): `make lint-openapi` generates the types from
 // functions/docs/openapi.json with openapi-typescript and compiles this file with tsc --strict, so a
 // document whose operations, bodies or error shapes drift from what the example uses fails there.
 import createClient, { type Middleware } from "openapi-fetch";
