@@ -238,6 +238,8 @@ def test_every_block_of_the_page_runs(path: Path) -> None:
     assert not unknown, f"{path.name}: code blocks in a language the docs runner does not know: {unknown}"
     document = blocks_sybil().parse(path)
     examples = list(document)
+    expected = [line for line, lang in languages(path) if lang in RUN_LANGUAGES | {"ts"}]
+    assert len(examples) == len(expected), f"{path.name}: blocks at lines {expected}, Sybil found {len(examples)}"
     with contextlib.ExitStack() as stack:
         work = stack.enter_context(workdir())
         server = None
