@@ -13,6 +13,16 @@ def test_a_missing_setting_is_named_by_its_variable(monkeypatch):
     assert str(raised.value) == "EVENT_BUS_NAME is not set"
 
 
+@pytest.mark.parametrize("origin", ["https://app.example.com\n", "*\n"])
+def test_an_origin_with_a_trailing_line_break_is_refused(monkeypatch, origin):
+    # pydantic-core's regex engine (Rust's) matches `$` at the very end only, unlike Python's re
+    monkeypatch.setenv("CORS_ALLOW_ORIGIN", origin)
+    with pytest.raises(ValueError, match="CORS_ALLOW_ORIGIN"):
+        Settings()
+    monkeypatch.setenv("CORS_ALLOW_ORIGIN", origin.rstrip("\n"))
+    assert Settings().cors_allow_origin in (origin.rstrip("\n"), "*")
+
+
 @pytest.mark.parametrize("build", [clients.dynamodb_client, clients.events_client])
 def test_every_client_tries_a_call_three_times_and_waits_2_s_to_connect_3_s_to_read(build):
     config = build().meta.config

@@ -99,7 +99,9 @@ class TestGet:
         with pytest.raises(TodoNotFound):
             service.get(OTHER, todo.id)
 
-    @pytest.mark.parametrize("todo_id", ["", "abc", IDS[0].lower(), IDS[0] + "0", "01JE00000000000000000000I0"])
+    @pytest.mark.parametrize(
+        "todo_id", ["", "abc", IDS[0].lower(), IDS[0] + "0", "01JE00000000000000000000I0", IDS[0] + "\n"]
+    )
     def test_an_id_that_is_no_ulid_is_not_found_without_a_store_call(self, todo_id):
         store = InMemoryTodoStore()
         service = TodoService(store)

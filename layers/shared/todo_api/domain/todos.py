@@ -13,7 +13,7 @@ from todo_api.domain.errors import TodoNotFound
 from todo_api.domain.models import Todo, TodoCreate, TodoPage, TodoUpdate
 from todo_api.domain.ports import TodoStore, Versions
 
-_ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+ULID_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # matched whole (fullmatch), never with `$`
 
 
 def new_id() -> str:
@@ -74,6 +74,6 @@ class TodoService:
 
     @staticmethod
     def _valid_id(todo_id: str) -> str:
-        if not _ULID.match(todo_id):
+        if not ULID_PATTERN.fullmatch(todo_id):
             raise TodoNotFound()
         return todo_id
