@@ -32,6 +32,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 from devtools.local.environment import apply_environment, function_environment
 from devtools.local.runner import FunctionError, InProcessLambdaRunner, LambdaRunner, purge_modules
+from devtools.local.secrets import local_secrets
 from devtools.local.template import LocalServerError, LocalTemplate
 
 # What the functions answer when storage is unavailable (todo_api.domain.errors.StoreUnavailable,
@@ -379,7 +380,12 @@ def build_gateway(
     instances of their own (`LambdaRunner`: close `gateway.runner` to stop them), or `in_process`."""
     template = LocalTemplate.load(template_path)
     apply_environment(
-        {**function_environment(template.all_functions(), template.table_names(), ddb_endpoint), **(extra_env or {})}
+        {
+            **function_environment(
+                template.all_functions(), template.table_names(), ddb_endpoint, local_secrets(template)
+            ),
+            **(extra_env or {}),
+        }
     )
     runner_type = InProcessLambdaRunner if in_process else LambdaRunner
     runner = runner_type(template, hot_reload=hot_reload)

@@ -57,6 +57,11 @@ def stream_checkpoints() -> Path:
     return _local_file("stream-checkpoints.json")
 
 
+def secrets_file() -> Path:
+    """The values of the template's generated secrets (`devtools.local.secrets`)."""
+    return _local_file("secrets.json")
+
+
 def stream_dead_letters() -> Path:
     """The local stand-in of the stream's on-failure destination: records that failed every retry."""
     return _local_file("stream-dlq.jsonl")

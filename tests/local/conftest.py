@@ -8,6 +8,7 @@ so the other test folders see what they set up themselves.
 import json
 import os
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -67,6 +68,8 @@ def local_api(template: Path, ddb: dynamodb.DynamoDBLocal, *, in_process: bool =
     """The gateway of `template`: its functions in instances of their own (as `make start` runs them),
     or `in_process`, for the tests that reach into a function's modules."""
     with isolated_process(), LocalEventBus(path=None) as bus, ExitStack() as stack:
+        # the template's generated secrets (devtools.local.secrets) in a folder of the test's own
+        os.environ["DYNAMODB_LOCAL_DIR"] = stack.enter_context(tempfile.TemporaryDirectory(prefix="todo-local-"))
         log: list[str] = []
         gateway = build_gateway(
             template,
