@@ -119,7 +119,7 @@ class GatewayResponses:
                 value = str(value)
                 if not (value.startswith("'") and value.endswith("'")):
                     raise LocalServerError(f"gateway response header {name}: only static 'values' work locally")
-                headers[name] = value[1:-1]
+                headers[name] = value[1:-1].replace("''", "'")  # a quote inside is doubled
         return headers
 
     def render(self, response_type: str, status: int | None = None, message: str | None = None) -> Response:
@@ -247,6 +247,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
             return self.responses.render("REQUEST_TOO_LARGE")
         except (ClientDisconnected, OSError):  # the body stopped short of its length: socket timeout
             response = Response(json.dumps({"error": "Request timeout"}), 408, content_type="application/json")
+            response.headers.update(self.responses.headers("DEFAULT_4XX", 408))
             response.headers["Connection"] = "close"
             return response
         return None
