@@ -48,8 +48,8 @@ def entry(app: APIGatewayRestResolver) -> Callable[[Handler], Handler]:
                 result = _proxy(error_response(problem)) if problem is not None else _handler(event, context)
                 # A route's own value of a security header wins (the Swagger UI page's policy); the
                 # resolver puts a route's headers in multiValueHeaders, which API Gateway prefers.
-                own = {name.lower() for field in ("headers", "multiValueHeaders") for name in result.get(field) or {}}
-                security = {name: value for name, value in SECURITY_HEADERS.items() if name.lower() not in own}
+                routed = {key.lower() for field in ("headers", "multiValueHeaders") for key in result.get(field) or {}}
+                security = {name: value for name, value in SECURITY_HEADERS.items() if name.lower() not in routed}
                 result["headers"] = {**security, **(result.get("headers") or {}), **cors_headers()}
                 return result
             finally:
