@@ -39,9 +39,13 @@ def data(response: TestResponse) -> Any:
 def isolated_process() -> Iterator[None]:
     environ, path = dict(os.environ), list(sys.path)
     modules = {name: module for name, module in sys.modules.items() if name.startswith(("todo_api", "functions_"))}
+    folder = tempfile.TemporaryDirectory(prefix="todo-local-secrets-")
+    # the template's generated secrets (devtools.local.secrets) in a file of the test's own, not .local/
+    os.environ["TODO_LOCAL_SECRETS_FILE"] = str(Path(folder.name) / "secrets.json")
     try:
         yield
     finally:
+        folder.cleanup()
         os.environ.clear()
         os.environ.update(environ)
         sys.path[:] = path
@@ -68,8 +72,6 @@ def local_api(template: Path, ddb: dynamodb.DynamoDBLocal, *, in_process: bool =
     """The gateway of `template`: its functions in instances of their own (as `make start` runs them),
     or `in_process`, for the tests that reach into a function's modules."""
     with isolated_process(), LocalEventBus(path=None) as bus, ExitStack() as stack:
-        # the template's generated secrets (devtools.local.secrets) in a folder of the test's own
-        os.environ["DYNAMODB_LOCAL_DIR"] = stack.enter_context(tempfile.TemporaryDirectory(prefix="todo-local-"))
         log: list[str] = []
         gateway = build_gateway(
             template,
