@@ -23,6 +23,7 @@ from devtools.local.bus import LocalEventBus
 from devtools.local.dynamodb import DynamoDBLocalError
 from devtools.local.environment import apply_environment, function_environment
 from devtools.local.runner import FunctionError, InProcessLambdaRunner
+from devtools.local.secrets import local_secrets
 from devtools.local.template import TEMPLATE, LocalServerError, LocalTemplate
 
 
@@ -34,7 +35,9 @@ def invoke(
     if template.functions.get(function) is None:
         names = ", ".join(sorted(f.name for f in template.all_functions()))
         raise LocalServerError(f"no function {function!r} in the template (functions: {names})")
-    variables = function_environment(template.all_functions(), template.table_names(), endpoint)
+    variables = function_environment(
+        template.all_functions(), template.table_names(), endpoint, local_secrets(template)
+    )
     if events_endpoint:
         variables["AWS_ENDPOINT_URL_EVENTBRIDGE"] = events_endpoint
     apply_environment({**variables, "AWS_LAMBDA_FUNCTION_NAME": function})

@@ -76,7 +76,38 @@ def build() -> dict[str, Any]:
     document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     for (path, method), parameters in documented.items():  # headers a handler reads without declaring
         document["paths"][path][method].setdefault("parameters", []).extend(parameters)
-    return _truthful(document)
+    return _with_security_headers(_truthful(document))
+
+
+# What each security header of every answer means (todo_api.http.headers holds their values).
+_SECURITY_HEADER_DESCRIPTIONS = {
+    "Cache-Control": "`no-store`: no cache keeps an answer",
+    "X-Content-Type-Options": "`nosniff`: the declared media type is the only one",
+    "Content-Security-Policy": (
+        "`default-src 'none'; frame-ancestors 'none'` for JSON; the Swagger UI page's own policy on /docs"
+    ),
+    "X-Frame-Options": "`DENY`: no page may frame an answer",
+    "Strict-Transport-Security": "HTTPS only for a year (browsers ignore it over plain HTTP)",
+}
+
+
+def _with_security_headers(document: dict[str, Any]) -> dict[str, Any]:
+    """Every response of every operation declares the security headers every answer carries (the
+    functions', and the gateway's own responses'), once, as components."""
+    from todo_api.http.headers import SECURITY_HEADERS
+
+    if set(SECURITY_HEADERS) != set(_SECURITY_HEADER_DESCRIPTIONS):
+        raise RuntimeError("todo_api.http.headers and the document's descriptions name different headers")
+    components = document["components"].setdefault("headers", {})
+    for name, description in _SECURITY_HEADER_DESCRIPTIONS.items():
+        components[name] = {"description": description, "schema": {"type": "string"}}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for response in operation["responses"].values():
+                headers = response.setdefault("headers", {})
+                for name in _SECURITY_HEADER_DESCRIPTIONS:
+                    headers[name] = {"$ref": f"#/components/headers/{name}"}
+    return document
 
 
 def _truthful(document: dict[str, Any]) -> dict[str, Any]:

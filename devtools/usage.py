@@ -30,8 +30,8 @@ from devtools.loader import ROOT
 DEFAULT_LOG = ROOT / ".local" / "requests.log"
 NO_TENANT = "-"
 LINE = re.compile(
-    r"^(?P<method>GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) (?P<path>\S+) (?P<status>\d{3}) \S+ "
-    r"(?P<millis>\d+(?:\.\d+)?)ms(?P<rest>(?: tenant=\S+)?(?: cold \d+ ms)?)$"
+    r"(?P<method>GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) (?P<path>\S+) (?P<status>\d{3}) \S+ "
+    r"(?P<millis>\d+(?:\.\d+)?)ms(?P<rest>(?: tenant=\S+)?(?: cold \d+ ms)?)"
 )
 TENANT = re.compile(r"\btenant=(\S+)")
 
@@ -62,13 +62,13 @@ def template_routes() -> list[tuple[re.Pattern[str], str]]:
         if event.get("Type") == "Api"
     }
     ordered = sorted(paths, key=lambda path: ("{" in path, path))
-    return [(re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(p)) + "$"), p) for p in ordered]
+    return [(re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(p))), p) for p in ordered]
 
 
 def route_of(path: str, routes: list[tuple[re.Pattern[str], str]]) -> str:
     path = path.split("?", 1)[0]
     for pattern, route in routes:
-        if pattern.match(path):
+        if pattern.fullmatch(path):
             return route
     return "(no route)"
 
@@ -76,7 +76,7 @@ def route_of(path: str, routes: list[tuple[re.Pattern[str], str]]) -> str:
 def tally(lines: Iterable[str], routes: list[tuple[re.Pattern[str], str]]) -> dict[tuple[str, str, str], Figures]:
     figures: dict[tuple[str, str, str], Figures] = defaultdict(Figures)
     for line in lines:
-        match = LINE.match(line.strip())
+        match = LINE.fullmatch(line.strip())
         if match is None:
             continue
         tenant = TENANT.search(match["rest"])

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from tests.cursors import TEST_SECRET
+
 # Hypothesis fails an example that takes over 200 ms by default: a wall-clock assertion, which a
 # loaded machine (or mutation testing's parallel runs) trips without any bug. No deadline.
 settings.register_profile("no-deadline", deadline=None)
@@ -30,6 +32,7 @@ os.environ.update(
     POWERTOOLS_METRICS_NAMESPACE="TodoApi",
     POWERTOOLS_LOG_LEVEL="WARNING",
     AWS_LAMBDA_FUNCTION_NAME="todo-test",
+    CURSOR_SECRET=TEST_SECRET,
 )
 for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
     del os.environ[variable]

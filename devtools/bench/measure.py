@@ -36,6 +36,7 @@ FUNCTION_ENV = {
     "IDEMPOTENCY_TABLE_NAME": "todo-bench-idempotency",
     "EVENT_BUS_NAME": "todo-bench-events",
     "ACTIVITY_RETENTION_DAYS": "90",
+    "CURSOR_SECRET": "bench-cursor-secret-not-for-any-deployment-0123456789",
     "POWERTOOLS_SERVICE_NAME": "todo-api",
     "POWERTOOLS_METRICS_NAMESPACE": "TodoApi",
     "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from samcli.lib.providers.provider import Function
 
@@ -11,23 +12,37 @@ from devtools.local.context import REGION
 from devtools.local.dynamodb import DUMMY_CREDENTIALS
 from devtools.local.template import LocalServerError
 
+if TYPE_CHECKING:
+    from devtools.local.secrets import LocalSecrets
+
 LOCAL_FUNCTION_NAME = "todo-local"
 # Credentials variables a developer's shell may hold; the functions must never see them locally.
 _SHELL_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
-def function_variables(function: Function, tables: dict[str, str]) -> dict[str, str]:
-    """One function's own `Environment.Variables`, resolved locally (`!Ref <Table>` -> local name)."""
+def function_variables(
+    function: Function, tables: dict[str, str], secrets: LocalSecrets | None = None
+) -> dict[str, str]:
+    """One function's own `Environment.Variables`, resolved locally (`!Ref <Table>` -> local name, a
+    dynamic reference to a template's secret -> its local value, see `devtools.local.secrets`)."""
     resolved = {}
     for name, raw in ((function.environment or {}).get("Variables", {}) or {}).items():
         if isinstance(raw, (dict, list)):
             raise LocalServerError(f"{function.name}: {name} is not resolvable locally: {raw!r}")
         value = str(raw).lower() if isinstance(raw, bool) else str(raw)
+        if "{{resolve:" in value:
+            if secrets is None:
+                raise LocalServerError(f"{function.name}: {name} is a dynamic reference: no local secrets given")
+            value = secrets.resolve(value)
+            if "{{resolve:" in value:
+                raise LocalServerError(f"{function.name}: {name} is not resolvable locally: {value!r}")
         resolved[name] = tables.get(value, value)
     return resolved
 
 
-def function_environment(functions: Iterable[Function], tables: dict[str, str], ddb_endpoint: str) -> dict[str, str]:
+def function_environment(
+    functions: Iterable[Function], tables: dict[str, str], ddb_endpoint: str, secrets: LocalSecrets | None = None
+) -> dict[str, str]:
     """One environment for every function of the process (the in-process runner's, and the base of
     each instance's: `LambdaRunner` gives an instance only its own function's variables on top).
 
@@ -38,7 +53,7 @@ def function_environment(functions: Iterable[Function], tables: dict[str, str], 
     merged: dict[str, str] = {}
     owners: dict[str, str] = {}
     for function in functions:
-        for name, value in function_variables(function, tables).items():
+        for name, value in function_variables(function, tables, secrets).items():
             if name in merged and merged[name] != value:
                 raise LocalServerError(
                     f"{name} differs between {owners[name]} ({merged[name]!r}) and {function.name} ({value!r}); "

@@ -32,6 +32,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 from devtools.local.environment import apply_environment, function_environment
 from devtools.local.runner import FunctionError, InProcessLambdaRunner, LambdaRunner, purge_modules
+from devtools.local.secrets import local_secrets
 from devtools.local.template import LocalServerError, LocalTemplate
 
 # What the functions answer when storage is unavailable (todo_api.domain.errors.StoreUnavailable,
@@ -118,7 +119,7 @@ class GatewayResponses:
                 value = str(value)
                 if not (value.startswith("'") and value.endswith("'")):
                     raise LocalServerError(f"gateway response header {name}: only static 'values' work locally")
-                headers[name] = value[1:-1]
+                headers[name] = value[1:-1].replace("''", "'")  # a quote inside is doubled
         return headers
 
     def render(self, response_type: str, status: int | None = None, message: str | None = None) -> Response:
@@ -246,6 +247,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
             return self.responses.render("REQUEST_TOO_LARGE")
         except (ClientDisconnected, OSError):  # the body stopped short of its length: socket timeout
             response = Response(json.dumps({"error": "Request timeout"}), 408, content_type="application/json")
+            response.headers.update(self.responses.headers("DEFAULT_4XX", 408))
             response.headers["Connection"] = "close"
             return response
         return None
@@ -379,7 +381,12 @@ def build_gateway(
     instances of their own (`LambdaRunner`: close `gateway.runner` to stop them), or `in_process`."""
     template = LocalTemplate.load(template_path)
     apply_environment(
-        {**function_environment(template.all_functions(), template.table_names(), ddb_endpoint), **(extra_env or {})}
+        {
+            **function_environment(
+                template.all_functions(), template.table_names(), ddb_endpoint, local_secrets(template)
+            ),
+            **(extra_env or {}),
+        }
     )
     runner_type = InProcessLambdaRunner if in_process else LambdaRunner
     runner = runner_type(template, hot_reload=hot_reload)

@@ -32,6 +32,7 @@ from devtools.loader import load_module
 from devtools.local.context import LambdaContext
 from devtools.local.environment import function_variables
 from devtools.local.instances import DEFAULT_CONCURRENCY, FunctionError, Pool, Spec, Throttled
+from devtools.local.secrets import local_secrets
 from devtools.local.template import LocalServerError, LocalTemplate
 
 WATCHED_SUFFIXES = (".py", ".json")
@@ -194,8 +195,8 @@ class LambdaRunner(InProcessLambdaRunner):
         self._pools: dict[str, Pool] = {}
         self._pools_lock = threading.Lock()
         self._local = threading.local()
-        tables = template.table_names()
-        self._variables = {f.name: function_variables(f, tables) for f in template.all_functions()}
+        tables, secrets = template.table_names(), local_secrets(template)
+        self._variables = {f.name: function_variables(f, tables, secrets) for f in template.all_functions()}
         self._environment = dict(os.environ)  # as set up for the functions (`apply_environment`)
 
     def __enter__(self) -> LambdaRunner:

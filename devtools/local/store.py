@@ -57,6 +57,12 @@ def stream_checkpoints() -> Path:
     return _local_file("stream-checkpoints.json")
 
 
+def secrets_file() -> Path:
+    """The values of the template's generated secrets (`devtools.local.secrets`); TODO_LOCAL_SECRETS_FILE
+    names another file (tests that run the functions in their own process)."""
+    return Path(os.environ.get("TODO_LOCAL_SECRETS_FILE") or _local_file("secrets.json"))
+
+
 def stream_dead_letters() -> Path:
     """The local stand-in of the stream's on-failure destination: records that failed every retry."""
     return _local_file("stream-dlq.jsonl")

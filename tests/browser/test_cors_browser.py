@@ -186,3 +186,23 @@ def test_restricted_origins_let_only_that_origin_read(browser: Any, monkeypatch:
             refused = run_page(browser, other, server.url, {"x-api-key": key})
     readable = {name: call for name, call in refused.items() if "blocked" not in call}
     assert readable == {}, f"a page on {other} could read: {readable}"
+
+
+def test_the_swagger_ui_page_renders_under_its_content_security_policy(browser: Any) -> None:
+    with served({"browser": f"browser-{secrets.token_hex(8)}"}) as server:
+        page = browser.new_page()
+        refused: list[str] = []
+        page.on(
+            "console",
+            lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
+        )
+        try:
+            response = page.goto(server.url + "/docs")
+            assert response is not None
+            assert "script-src 'sha256-" in response.headers["content-security-policy"]
+            page.wait_for_selector(".swagger-ui .info .title", timeout=30000)
+            assert "To-Do" in page.inner_text(".swagger-ui .info .title")
+            assert page.locator(".opblock").count() > 5  # the operations are listed
+        finally:
+            page.close()
+    assert refused == []

@@ -4,11 +4,14 @@ Each error is checked for `application/json` with a string `"error"` by the clie
 (`tests.e2e.client.check_response`); the tests here add the status and that nothing was written.
 """
 
+import base64
+import hashlib
 import json
 from collections.abc import Callable
 
 import pytest
 
+from tests.cursors import HOSTILE_KEYS, VALID_TODO_ID, mint, unknown_secret
 from tests.e2e.client import NOT_FOUND, Api, unique
 
 MAX_BODY = 64 * 1024
@@ -152,6 +155,20 @@ class TestCursors:
     def test_todos_cursor_is_no_activity_cursor(self, api: Api, cursor: str) -> None:
         response = api.request("GET", "/activity", params={"cursor": cursor})
         assert response.status_code == 400, response.text
+
+    @pytest.mark.parametrize("key", [*HOSTILE_KEYS, VALID_TODO_ID], ids=repr)
+    @pytest.mark.parametrize(("path", "scope"), [("/todos", "all"), ("/activity", "activity")])
+    def test_a_hand_made_cursor_is_400(self, api: Api, path: str, scope: str, key: object) -> None:
+        """Signed with a secret this API does not hold, or checked by a hash of public inputs alone
+        (tenant e2e-a is the local server's first tenant): refused with the contract's body."""
+        payload = json.dumps({"s": scope, "k": key}, separators=(",", ":")).encode()
+        unkeyed = hashlib.sha256(b"e2e-a\x00" + payload).digest()[:12]
+        for forged in (
+            mint(unknown_secret(), "e2e-a", scope, key),
+            base64.urlsafe_b64encode(payload + unkeyed).decode().rstrip("="),
+        ):
+            response = api.request("GET", path, params={"cursor": forged})
+            assert (response.status_code, response.json()) == (400, {"error": "Invalid cursor"}), forged
 
 
 @pytest.mark.parametrize("key", [None, "", "e2e-no-such-key"], ids=["missing", "empty", "unknown"])

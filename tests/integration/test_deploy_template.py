@@ -308,3 +308,22 @@ def test_the_dashboard_shows_the_per_tenant_figures(prod):
         assert {"tenant", "httpMethod", "resourcePath"} <= _query_fields(widget["query"]) <= set(line)
     assert any("pct(responseLatency, 99)" in w["query"] for w in logs)
     assert any("filter status >= 400" in w["query"] for w in logs)
+
+
+def test_the_prod_waf_log_redacts_every_credential_header():
+    resources = expand({"Stage": "prod", "EnableWaf": "true"})["Resources"]
+    (logging,) = _of_type(resources, "AWS::WAFv2::LoggingConfiguration").values()
+    redacted = {field["SingleHeader"]["Name"].lower() for field in logging["Properties"]["RedactedFields"]}
+    assert redacted == {"x-api-key", "authorization"}
+
+
+@pytest.mark.parametrize(("minutes", "expected"), [(None, 15), ("5", 5)])
+def test_the_access_token_lifetime_is_a_parameter_with_a_short_default(minutes, expected):
+    parameters = {"Stage": "prod"} | ({"AccessTokenMinutes": minutes} if minutes else {})
+    resources = expand(parameters)["Resources"]
+    (client,) = _of_type(resources, "AWS::Cognito::UserPoolClient").values()
+    props = client["Properties"]
+    assert props["TokenValidityUnits"]["AccessToken"] == "minutes"
+    assert int(props["AccessTokenValidity"]) == expected
+    declared = document()["Parameters"]["AccessTokenMinutes"]
+    assert declared["MinValue"] == 5  # Cognito's minimum

@@ -67,15 +67,27 @@ def test_only_statuses_the_server_sends():
     )
 
 
+# On every response of every operation (todo_api.http.headers), declared once as components.
+SECURITY = {"Cache-Control", "X-Content-Type-Options", "Content-Security-Policy", "X-Frame-Options"}
+SECURITY |= {"Strict-Transport-Security"}
+
+
 def test_response_headers_are_documented():
-    paths = json.loads(render())["paths"]
-    assert set(paths["/todos"]["post"]["responses"]["201"]["headers"]) == {"Location"}
+    document = json.loads(render())
+    paths = document["paths"]
+    assert set(paths["/todos"]["post"]["responses"]["201"]["headers"]) == {"Location"} | SECURITY
     item = paths["/todos/{todo_id}"]["get"]["responses"]
-    assert set(item["200"]["headers"]) == set(item["304"]["headers"]) == {"ETag"}
+    assert set(item["200"]["headers"]) == set(item["304"]["headers"]) == {"ETag"} | SECURITY
+    assert set(document["components"]["headers"]) == SECURITY
     for path, ops in paths.items():
         for method, op in ops.items():
-            for status in {"409", "429", "503"} & set(op["responses"]):
-                assert set(op["responses"][status]["headers"]) == {"Retry-After"}, (method, path, status)
+            for status, response in op["responses"].items():
+                own = {name for name in response["headers"] if name not in SECURITY}
+                assert {name: response["headers"][name] for name in SECURITY} == {
+                    name: {"$ref": f"#/components/headers/{name}"} for name in SECURITY
+                }, (method, path, status)
+                if status in {"409", "429", "503"}:
+                    assert own == {"Retry-After"}, (method, path, status)
             assert "429" in op["responses"], (method, path)  # the stage's throttle applies to every route
 
 

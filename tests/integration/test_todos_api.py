@@ -328,8 +328,11 @@ class TestIdempotency:
         assert again.status == 201
         assert len(stored_todos(aws)) == 1
 
-    def test_invalid_key_is_400(self, api, aws):
-        reply = api("POST", "/todos", {"title": "a"}, headers={"Idempotency-Key": "x" * 129})
+    @pytest.mark.parametrize("key", ["x" * 129, "k-1\n", "k 1"])
+    def test_invalid_key_is_400(self, api, aws, key):
+        # the header's pattern ends in `$`: pydantic-core's regex engine (Rust's) matches it at the
+        # very end only, so a trailing line break is refused, as in the OpenAPI document (ECMA-262)
+        reply = api("POST", "/todos", {"title": "a"}, headers={"Idempotency-Key": key})
         assert reply.status == 400
         assert stored_todos(aws) == []
 

@@ -8,6 +8,7 @@ so the other test folders see what they set up themselves.
 import json
 import os
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -38,9 +39,13 @@ def data(response: TestResponse) -> Any:
 def isolated_process() -> Iterator[None]:
     environ, path = dict(os.environ), list(sys.path)
     modules = {name: module for name, module in sys.modules.items() if name.startswith(("todo_api", "functions_"))}
+    folder = tempfile.TemporaryDirectory(prefix="todo-local-secrets-")
+    # the template's generated secrets (devtools.local.secrets) in a file of the test's own, not .local/
+    os.environ["TODO_LOCAL_SECRETS_FILE"] = str(Path(folder.name) / "secrets.json")
     try:
         yield
     finally:
+        folder.cleanup()
         os.environ.clear()
         os.environ.update(environ)
         sys.path[:] = path

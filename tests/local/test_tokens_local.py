@@ -98,6 +98,22 @@ def test_a_team_claim_shares_one_tenant_with_its_keys(signed_in: tuple[LocalGate
     assert client.get(f"/todos/{todo['id']}", headers=bearer(issuer.token("carol"))).status_code == 404
 
 
+@pytest.mark.parametrize("tenant", ["tokens-team\n", "tokens-team\r\n"], ids=repr)
+def test_a_team_claim_with_a_trailing_line_break_is_no_tenant(
+    signed_in: tuple[LocalGateway, oidc.Issuer], ddb: dynamodb_local.DynamoDBLocal, tenant: str
+) -> None:
+    gateway, issuer = signed_in
+    client = gateway.app.test_client()
+    before = table_items(ddb)
+    headers = bearer(issuer.token("erin", tenant))
+    for response in (
+        client.post("/todos", json={"title": "newline"}, headers=headers),
+        client.get("/todos", headers=headers),
+    ):
+        assert (response.status_code, data(response)) == (401, UNAUTHORIZED)
+    assert table_items(ddb) == before
+
+
 @pytest.mark.parametrize("case", FORGED)
 def test_a_bad_token_is_a_401_json_and_changes_nothing(
     signed_in: tuple[LocalGateway, oidc.Issuer], ddb: dynamodb_local.DynamoDBLocal, case: str

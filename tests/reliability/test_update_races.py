@@ -74,7 +74,7 @@ def lost_updates(answered: list[int], final: int) -> int:
 
 def test_concurrent_updates_lose_none(client, figures) -> None:
     threads, rounds = 8, bounded(10, 40)
-    answered, final = race(TodoService(DynamoDBTodoStore(client, TABLE)), threads, rounds)
+    answered, final = race(TodoService(DynamoDBTodoStore(client, TABLE), wiring.cursor_signer), threads, rounds)
     assert len(answered) == threads * rounds
     assert sorted(answered) == list(range(2, 2 + threads * rounds))  # each success its own version
     assert final == 1 + threads * rounds
@@ -83,7 +83,7 @@ def test_concurrent_updates_lose_none(client, figures) -> None:
 
 def test_the_check_catches_a_read_then_write_update(client, figures) -> None:
     both_read = threading.Barrier(2)
-    broken = TodoService(ReadThenWriteStore(client, lambda: both_read.wait(timeout=30)))
+    broken = TodoService(ReadThenWriteStore(client, lambda: both_read.wait(timeout=30)), wiring.cursor_signer)
     answered, final = race(broken, threads=2, rounds=1)
     assert lost_updates(answered, final) == 1  # both answered version 2: one update is gone
     figures("read-then-write mutant", f"answered {sorted(answered)}, final v{final}: 1 lost")

@@ -73,7 +73,9 @@ def test_the_tenant_claim_names_a_team(value, tenant):
     assert tenant_of(claims, "custom:tenant") == tenant
 
 
-@pytest.mark.parametrize("value", [["acme", "globex"], "Acme", "a#b", "user#other", 7, {"t": 1}, "-x"])
+@pytest.mark.parametrize(
+    "value", [["acme", "globex"], "Acme", "a#b", "user#other", 7, {"t": 1}, "-x", "acme\n", ["acme\n"]]
+)
 def test_a_tenant_claim_that_names_no_single_valid_tenant_is_refused(value):
     with pytest.raises(InvalidToken):
         tenant_of({"sub": "s", "custom:tenant": value}, "custom:tenant")

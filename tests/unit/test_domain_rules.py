@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from tests.cursors import HOSTILE_KEYS, TEST_SECRET, VALID_TODO_ID, mint, unknown_secret
 from tests.fakes import InMemoryActivityStore, InMemoryKeyStore
 from tests.streams import todo
 from todo_api.domain import clock, errors, keys
 from todo_api.domain.activity import (
+    EVENT_ID_PATTERN,
     ActivityFeed,
     OutOfOrder,
     PoisonRecord,
@@ -20,9 +22,12 @@ from todo_api.domain.activity import (
     event_id,
 )
 from todo_api.domain.auth import CachedKeys, InvalidToken, Principal, TokenPolicy, TtlCache, principal_of, tenant_of
+from todo_api.domain.cursor import CursorSigner
 from todo_api.domain.errors import InvalidCursor
 from todo_api.domain.models import TodoCreate, TodoUpdate
 from todo_api.domain.todos import fingerprint, list_scope
+
+SIGNER = CursorSigner(TEST_SECRET.encode())
 
 
 class NoBus:
@@ -44,7 +49,7 @@ def feed_of(count: int) -> tuple[InMemoryActivityStore, list[str]]:
 
 def test_the_feed_pages_newest_first_and_ends_with_a_null_cursor():
     store, ids = feed_of(5)
-    feed = ActivityFeed(store)
+    feed = ActivityFeed(store, SIGNER)
     first = feed.list("acme", 2, None)
     assert [e.todo_id for e in first.items] == [ids[4], ids[3]]
     assert first.next_cursor is not None
@@ -57,19 +62,35 @@ def test_the_feed_pages_newest_first_and_ends_with_a_null_cursor():
 
 def test_a_full_last_page_has_a_null_cursor():
     store, _ = feed_of(2)
-    assert ActivityFeed(store).list("acme", 2, None).next_cursor is None
+    assert ActivityFeed(store, SIGNER).list("acme", 2, None).next_cursor is None
 
 
 def test_a_feed_cursor_is_bound_to_the_tenant_and_the_feed():
     store, _ = feed_of(3)
-    page = ActivityFeed(store).list("acme", 1, None)
+    page = ActivityFeed(store, SIGNER).list("acme", 1, None)
     with pytest.raises(InvalidCursor):
-        ActivityFeed(store).list("globex", 1, page.next_cursor)
-    from todo_api.domain import cursor
+        ActivityFeed(store, SIGNER).list("globex", 1, page.next_cursor)
+    todo_cursor = SIGNER.encode("acme", "all", page.items[0].id)
+    with pytest.raises(InvalidCursor):
+        ActivityFeed(store, SIGNER).list("acme", 1, todo_cursor)
 
-    todo_cursor = cursor.encode("acme", "all", page.items[0].id)
-    with pytest.raises(InvalidCursor):
-        ActivityFeed(store).list("acme", 1, todo_cursor)
+
+@pytest.mark.parametrize(
+    "key", [*HOSTILE_KEYS, VALID_TODO_ID, "20261127T101500000Z-01JD7Z6ZQ4N8Y3T5V2W9X0AB00-1"], ids=repr
+)
+def test_a_feed_cursor_whose_key_is_no_event_id_is_refused(key):
+    store, _ = feed_of(3)
+    for token in (mint(TEST_SECRET, "acme", "activity", key), mint(unknown_secret(), "acme", "activity", key)):
+        with pytest.raises(InvalidCursor):
+            ActivityFeed(store, SIGNER).list("acme", 1, token)
+
+
+def test_a_signed_feed_cursor_of_an_event_id_continues_after_it():
+    store, ids = feed_of(3)
+    newest = ActivityFeed(store, SIGNER).list("acme", 1, None).items[0]
+    assert EVENT_ID_PATTERN.fullmatch(newest.id)
+    page = ActivityFeed(store, SIGNER).list("acme", 5, mint(TEST_SECRET, "acme", "activity", newest.id))
+    assert [e.todo_id for e in page.items] == [ids[1], ids[0]]
 
 
 def test_new_keys_are_prefixed_random_and_urlsafe():
@@ -134,8 +155,14 @@ def test_a_key_is_stored_as_the_sha256_of_its_utf8_bytes():
 
 
 def test_a_bad_tenant_is_refused_with_the_rule():
-    with pytest.raises(ValueError, match=r"^tenant must match \^\[a-z0-9\]"):
+    with pytest.raises(ValueError, match=r"^tenant must match \[a-z0-9\]"):
         keys.check_tenant("Acme!")
+
+
+@pytest.mark.parametrize("tenant", ["acme\n", "acme\r", "acme\n\n", "\nacme"])
+def test_a_tenant_with_a_line_break_is_refused(tenant):
+    with pytest.raises(ValueError, match="tenant must match"):
+        keys.check_tenant(tenant)
 
 
 def test_the_fingerprint_of_a_create_is_the_sha256_of_its_canonical_json():

@@ -14,6 +14,13 @@ from todo_api.domain.errors import StoreUnavailable, TodoNotFound, VersionConfli
 from todo_api.domain.models import Todo
 from todo_api.http import PageLimit, check_not_modified, create_app, entry, logger, metrics, tenant_of
 
+SECURITY = {  # written out: todo_api.http.headers must say the same
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Strict-Transport-Security": "max-age=31536000",
+}
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Location, Retry-After"}
 TODO = Todo(id="01JD7Z6ZQ4N8Y3T5V2W9X0ABCD", title="t", completed=False, version=3, created_at="x", updated_at="x")
 
@@ -191,7 +198,7 @@ def test_a_body_refused_before_routing_is_a_proxy_result_with_cors():
     result = build()(event("POST", "/things", headers={"Content-Type": "text/plain"}, body="{}"), Context())
     assert result["statusCode"] == 415
     assert result["isBase64Encoded"] is False
-    assert result["headers"] == {"Content-Type": "application/json", **CORS, "Vary": "Origin"}
+    assert result["headers"] == {"Content-Type": "application/json", **CORS, "Vary": "Origin", **SECURITY}
     assert json.loads(result["body"]) == {"error": "Content-Type must be application/json, in UTF-8"}
 
 

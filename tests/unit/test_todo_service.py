@@ -10,13 +10,22 @@ import itertools
 import pytest
 
 from tests.conftest import TABLES
+from tests.cursors import HOSTILE_KEYS, TEST_SECRET, mint, unknown_secret
 from tests.fakes import InMemoryTodoStore
 from todo_api import wiring
 from todo_api.adapters.todo_store import DynamoDBTodoStore
+from todo_api.domain.cursor import CursorSigner
 from todo_api.domain.errors import IdempotencyKeyReused, InvalidCursor, TodoNotFound, VersionConflict
 from todo_api.domain.models import Todo, TodoCreate, TodoUpdate
 from todo_api.domain.ports import TodoStore
 from todo_api.domain.todos import TodoService
+
+SIGNER = CursorSigner(TEST_SECRET.encode())
+
+
+def cursors() -> CursorSigner:
+    return SIGNER
+
 
 TENANT, OTHER = "acme", "globex"
 STAMPS = [f"2026-12-02T10:00:{second:02d}.000Z" for second in range(60)]
@@ -40,7 +49,7 @@ def stored(store: TodoStore, tenant: str = TENANT) -> list[Todo]:
 @pytest.fixture
 def service(store: InMemoryTodoStore) -> TodoService:
     clock, ids = iter(STAMPS), iter(IDS)
-    return TodoService(store, clock=lambda: next(clock), make_id=lambda: next(ids))
+    return TodoService(store, cursors, clock=lambda: next(clock), make_id=lambda: next(ids))
 
 
 def make(service: TodoService, *titles: str, tenant: str = TENANT, done: bool = False) -> list[Todo]:
@@ -56,7 +65,7 @@ class TestCreate:
         assert stored(store) == [todo]
 
     def test_default_ids_are_distinct_ulids(self, store):
-        service = TodoService(store)
+        service = TodoService(store, cursors)
         first, second = (service.create(TENANT, TodoCreate(title=t)) for t in "ab")
         assert first.id != second.id
         assert len(first.id) == 26
@@ -99,10 +108,12 @@ class TestGet:
         with pytest.raises(TodoNotFound):
             service.get(OTHER, todo.id)
 
-    @pytest.mark.parametrize("todo_id", ["", "abc", IDS[0].lower(), IDS[0] + "0", "01JE00000000000000000000I0"])
+    @pytest.mark.parametrize(
+        "todo_id", ["", "abc", IDS[0].lower(), IDS[0] + "0", "01JE00000000000000000000I0", IDS[0] + "\n"]
+    )
     def test_an_id_that_is_no_ulid_is_not_found_without_a_store_call(self, todo_id):
         store = InMemoryTodoStore()
-        service = TodoService(store)
+        service = TodoService(store, cursors)
         make(service, "Read")
         calls = store.calls
         with pytest.raises(TodoNotFound):
@@ -156,6 +167,22 @@ class TestList:
         cursor = service.list(TENANT, 1, None, None).next_cursor
         with pytest.raises(InvalidCursor):
             service.list(OTHER, 1, cursor, None)
+
+    @pytest.mark.parametrize("key", HOSTILE_KEYS, ids=repr)
+    @pytest.mark.parametrize("completed", [None, True])
+    def test_a_cursor_whose_key_is_no_todo_id_is_refused_before_the_store(self, key, completed):
+        store = InMemoryTodoStore()
+        service = TodoService(store, cursors)
+        scope = "all" if completed is None else "completed=true"
+        for token in (mint(TEST_SECRET, TENANT, scope, key), mint(unknown_secret(), TENANT, scope, key)):
+            with pytest.raises(InvalidCursor):
+                service.list(TENANT, 1, token, completed)
+        assert store.calls == 0
+
+    def test_a_signed_cursor_of_a_todo_id_continues_after_it(self, service):
+        todos = make(service, *"abc")
+        page = service.list(TENANT, 5, mint(TEST_SECRET, TENANT, "all", todos[0].id), None)
+        assert page.items == todos[1:]
 
 
 class TestUpdate:
@@ -225,7 +252,7 @@ class TestDelete:
 
 def test_timestamps_come_from_the_clock(store):
     ticks = itertools.count()
-    service = TodoService(store, clock=lambda: STAMPS[next(ticks)], make_id=lambda: IDS[0])
+    service = TodoService(store, cursors, clock=lambda: STAMPS[next(ticks)], make_id=lambda: IDS[0])
     todo = service.create(TENANT, TodoCreate(title="Read"))
     updated = service.update(TENANT, todo.id, TodoUpdate(title="Write"), None)
     assert (todo.created_at, updated.updated_at, updated.created_at) == (STAMPS[0], STAMPS[1], STAMPS[0])

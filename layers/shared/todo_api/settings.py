@@ -9,7 +9,7 @@ starts and fails only if it ever needs it.
 
 from functools import cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from todo_api.authorizer_settings import MissingSetting  # one error for a missing setting, either model
@@ -23,9 +23,25 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=86400, validation_alias="IDEMPOTENCY_TTL_SECONDS", gt=0)
     event_bus_name: str | None = Field(default=None, validation_alias="EVENT_BUS_NAME", min_length=1)
     activity_retention_days: int | None = Field(default=None, validation_alias="ACTIVITY_RETENTION_DAYS", gt=0)
+    # The cursor signing keys (template: CursorSecret), read by the list functions alone; the
+    # previous one, while set (non-empty), is still accepted (a rotation).
+    cursor_secret: SecretStr | None = Field(default=None, validation_alias="CURSOR_SECRET")
+    cursor_secret_previous: SecretStr | None = Field(default=None, validation_alias="CURSOR_SECRET_PREVIOUS")
     cors_allow_origin: str = Field(
         default="*", validation_alias="CORS_ALLOW_ORIGIN", pattern=r"^\*$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
     )
+
+    def secret(self, name: str) -> bytes | None:
+        """A secret's UTF-8 bytes; None where it is unset or empty."""
+        value: SecretStr | None = getattr(self, name)
+        return value.get_secret_value().encode() if value is not None and value.get_secret_value() else None
+
+    def require_secret(self, name: str) -> bytes:
+        value = self.secret(name)
+        if value is None:
+            alias = type(self).model_fields[name].validation_alias
+            raise MissingSetting(f"{alias} is not set")
+        return value
 
     def require(self, name: str) -> str:
         value = getattr(self, name)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from todo_api.adapters.tokens import TokenVerifier
     from todo_api.domain.activity import ActivityEvent, ActivityFeed, StreamConsumer
     from todo_api.domain.auth import CachedKeys
+    from todo_api.domain.cursor import CursorSigner
     from todo_api.domain.ports import KeyStore
     from todo_api.domain.todos import TodoService
     from todo_api.settings import Settings
@@ -47,6 +48,15 @@ def _table_name() -> str:
 
 
 @cache
+def cursor_signer() -> "CursorSigner":
+    """The list functions' cursor keys (CURSOR_SECRET, and CURSOR_SECRET_PREVIOUS during a rotation)."""
+    from todo_api.domain.cursor import CursorSigner
+
+    settings = _settings()
+    return CursorSigner(settings.require_secret("cursor_secret"), settings.secret("cursor_secret_previous"))
+
+
+@cache
 def todo_service() -> "TodoService":
     from todo_api.adapters.todo_store import DynamoDBTodoStore
     from todo_api.domain.todos import TodoService
@@ -55,7 +65,7 @@ def todo_service() -> "TodoService":
     store = DynamoDBTodoStore(
         dynamodb(), _table_name(), settings.idempotency_table_name, settings.idempotency_ttl_seconds
     )
-    return TodoService(store)
+    return TodoService(store, cursor_signer)
 
 
 @cache
@@ -63,7 +73,7 @@ def activity_feed() -> "ActivityFeed":
     from todo_api.adapters.activity_store import DynamoDBActivityStore
     from todo_api.domain.activity import ActivityFeed
 
-    return ActivityFeed(DynamoDBActivityStore(dynamodb(), _table_name()))
+    return ActivityFeed(DynamoDBActivityStore(dynamodb(), _table_name()), cursor_signer())
 
 
 @cache
@@ -131,7 +141,16 @@ def token_verifier() -> "TokenVerifier | None":
 
 def reset() -> None:
     """Forget every client, adapter, service and the settings (tests change the environment)."""
-    cached_builders = (dynamodb, events, todo_service, activity_feed, stream_consumer, key_store, key_lookup)
+    cached_builders = (
+        dynamodb,
+        events,
+        cursor_signer,
+        todo_service,
+        activity_feed,
+        stream_consumer,
+        key_store,
+        key_lookup,
+    )
     from todo_api.settings import get_settings
 
     for cached in (*cached_builders, token_verifier, get_authorizer_settings, get_settings):

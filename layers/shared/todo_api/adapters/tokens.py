@@ -19,6 +19,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from joserfc import jwt
@@ -28,6 +29,7 @@ from joserfc.jwk import GuestProtocol, Key, KeySet
 from todo_api.domain.auth import InvalidToken, Principal, TokenPolicy, TtlCache, principal_of
 
 FETCH_TIMEOUT_SECONDS = 3.0
+MAX_DOCUMENT_BYTES = 64 * 1024  # a key set or discovery document is a few KiB
 MIN_REFRESH_SECONDS = 60.0
 MAX_TOKEN_CACHE_SECONDS = 3600.0
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -45,12 +47,47 @@ def _check_url(url: str) -> str:
     raise ValueError(f"issuer URLs must be https (or http on localhost): {url!r}")
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
+
+
+def same_origin(url: str, other: str) -> bool:
+    """Whether two URLs share scheme, host and port (https -> http is another origin)."""
+    return _origin(url) == _origin(other)
+
+
+class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only within the origin of the URL asked for: a key set served from
+    elsewhere, or over plain HTTP, would let whoever answers there sign tokens."""
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
+        if not same_origin(req.full_url, newurl):
+            raise IssuerUnavailable(f"cannot fetch {req.full_url}: redirect to another origin ({newurl}) refused")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+@cache
+def _opener() -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(_SameOriginRedirects)
+
+
 def fetch_json(url: str) -> Any:
+    """The JSON document at `url`: redirects within its origin only, at most MAX_DOCUMENT_BYTES."""
     request = urllib.request.Request(_check_url(url), headers={"Accept": "application/json"})  # noqa: S310 (checked)
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310 (checked)
-            return json.loads(response.read())
+        with _opener().open(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
+            body = response.read(MAX_DOCUMENT_BYTES + 1)
     except (OSError, ValueError) as error:
+        raise IssuerUnavailable(f"cannot fetch {url}: {error}") from error
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise IssuerUnavailable(f"cannot fetch {url}: the document is over {MAX_DOCUMENT_BYTES // 1024} KiB")
+    try:
+        return json.loads(body)
+    except ValueError as error:
         raise IssuerUnavailable(f"cannot fetch {url}: {error}") from error
 
 

@@ -16,6 +16,7 @@ subscribers can drop repeats by `detail.id` (publishing is at least once). Ids s
 so the feed lists newest first.
 """
 
+import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,9 +24,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from todo_api.domain import cursor
 from todo_api.domain.clock import format_timestamp, parse_timestamp
-from todo_api.domain.models import Timestamp, Todo
+from todo_api.domain.cursor import CursorSigner
+from todo_api.domain.models import ULID_PATTERN, Timestamp, Todo
 from todo_api.domain.ports import ActivityStore, EventBus, Tombstones
 
 CURSOR_SCOPE = "activity"
@@ -75,6 +76,10 @@ class TodoChange:
     old: Todo | None
     new: Todo | None
     recorded_at: datetime | None = None  # the stream's approximate time of the change, if it gives one
+
+
+# What `event_id` makes, matched whole: the only start key a feed's cursor may carry.
+EVENT_ID_PATTERN = re.compile(rf"[0-9]{{8}}T[0-9]{{9}}Z-{ULID_PATTERN.pattern}-[0-9]{{10,19}}(?:-deleted)?")
 
 
 def event_id(at: str, todo_id: str, version: int, deleted: bool) -> str:
@@ -133,13 +138,15 @@ def event_for(change: TodoChange, deleted_at: str | None = None) -> ActivityEven
 class ActivityFeed:
     """Reading the feed: one tenant's events, newest first, a page at a time."""
 
-    def __init__(self, store: ActivityStore) -> None:
+    def __init__(self, store: ActivityStore, cursors: CursorSigner) -> None:
         self._store = store
+        self._cursors = cursors
 
     def list(self, tenant: str, limit: int, cursor_token: str | None) -> ActivityPage:
-        after = cursor.decode(tenant, CURSOR_SCOPE, cursor_token) if cursor_token else None
+        cursors = self._cursors
+        after = cursors.decode(tenant, CURSOR_SCOPE, cursor_token, EVENT_ID_PATTERN) if cursor_token else None
         items, last = self._store.list(tenant, limit, after)
-        return ActivityPage(items=items, next_cursor=cursor.encode(tenant, CURSOR_SCOPE, last) if last else None)
+        return ActivityPage(items=items, next_cursor=cursors.encode(tenant, CURSOR_SCOPE, last) if last else None)
 
 
 ReadChange = Callable[[], TodoChange | None]

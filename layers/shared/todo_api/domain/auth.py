@@ -33,7 +33,7 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 USER_TENANT_PREFIX = "user#"
 ACCESS_TOKEN_USE = "access"  # noqa: S105  # a claim value (Cognito's access tokens), not a secret
 _MAX_SUBJECT = 255
-_BEARER = re.compile(r"^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$", re.IGNORECASE)
+_BEARER = re.compile(r"Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)", re.IGNORECASE)  # fullmatch
 
 
 class InvalidToken(Unauthenticated):
@@ -82,7 +82,7 @@ def bearer_token(authorization: str | None) -> str | None:
     """
     if authorization is None:
         return None
-    match = _BEARER.match(authorization.strip())
+    match = _BEARER.fullmatch(authorization.strip())
     if match is None:
         raise InvalidToken()
     return match.group(1)
@@ -105,7 +105,7 @@ def tenant_of(claims: Mapping[str, Any], tenant_claim: str | None) -> str:
         return USER_TENANT_PREFIX + subject
     if isinstance(value, list) and len(value) == 1:  # Cognito groups: a user in exactly one team
         value = value[0]
-    if not isinstance(value, str) or not TENANT_PATTERN.match(value):
+    if not isinstance(value, str) or not TENANT_PATTERN.fullmatch(value):
         raise InvalidToken()  # several teams, or a name no tenant can have: refuse, never guess
     return value
 

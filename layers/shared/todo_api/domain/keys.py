@@ -11,11 +11,13 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# Matched whole (`fullmatch`): with `match` and `$`, "acme\n" would pass, as `$` matches before a
+# final line break.
+TENANT_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
 def check_tenant(tenant: str) -> None:
-    if not TENANT_PATTERN.match(tenant):
+    if not TENANT_PATTERN.fullmatch(tenant):
         raise ValueError(f"tenant must match {TENANT_PATTERN.pattern}")
 
 

@@ -28,6 +28,8 @@ Title = Annotated[
         json_schema_extra={"pattern": NOT_BLANK},
     ),
 ]
+# A todo's id (a ULID: 26 of Crockford's base 32 digits), matched whole (fullmatch, never `$`).
+ULID_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-27T10:15:00.123Z"])]
 
 

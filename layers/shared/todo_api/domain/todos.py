@@ -2,18 +2,15 @@
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 
 from ulid import ULID
 
-from todo_api.domain import cursor
 from todo_api.domain.clock import now
+from todo_api.domain.cursor import CursorSigner
 from todo_api.domain.errors import TodoNotFound
-from todo_api.domain.models import Todo, TodoCreate, TodoPage, TodoUpdate
+from todo_api.domain.models import ULID_PATTERN, Todo, TodoCreate, TodoPage, TodoUpdate
 from todo_api.domain.ports import TodoStore, Versions
-
-_ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 def new_id() -> str:
@@ -32,8 +29,18 @@ def list_scope(completed: bool | None) -> str:
 
 
 class TodoService:
-    def __init__(self, store: TodoStore, clock: Callable[[], str] = now, make_id: Callable[[], str] = new_id) -> None:
+    """`cursors` gives the cursor signer when a listing first needs it (only the list function
+    holds the secret)."""
+
+    def __init__(
+        self,
+        store: TodoStore,
+        cursors: Callable[[], CursorSigner],
+        clock: Callable[[], str] = now,
+        make_id: Callable[[], str] = new_id,
+    ) -> None:
         self._store = store
+        self._cursors = cursors
         self._clock = clock
         self._make_id = make_id
 
@@ -61,9 +68,10 @@ class TodoService:
 
     def list(self, tenant: str, limit: int, cursor_token: str | None, completed: bool | None) -> TodoPage:
         scope = list_scope(completed)
-        after = cursor.decode(tenant, scope, cursor_token) if cursor_token else None
+        cursors = self._cursors()
+        after = cursors.decode(tenant, scope, cursor_token, ULID_PATTERN) if cursor_token else None
         items, last = self._store.list(tenant, limit, after, completed)
-        return TodoPage(items=items, next_cursor=cursor.encode(tenant, scope, last) if last else None)
+        return TodoPage(items=items, next_cursor=cursors.encode(tenant, scope, last) if last else None)
 
     def update(self, tenant: str, todo_id: str, data: TodoUpdate, expected: Versions = None) -> Todo:
         """Change the fields sent, if the todo's version is one of `expected` (None: any)."""
@@ -74,6 +82,6 @@ class TodoService:
 
     @staticmethod
     def _valid_id(todo_id: str) -> str:
-        if not _ULID.match(todo_id):
+        if not ULID_PATTERN.fullmatch(todo_id):
             raise TodoNotFound()
         return todo_id

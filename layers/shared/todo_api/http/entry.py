@@ -1,5 +1,5 @@
 """The entry decorator of every API function's `lambda_handler`: logging, base path, body guard,
-CORS headers, metrics."""
+CORS and security headers, metrics."""
 
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from todo_api.http.body import body_problem
 from todo_api.http.cors import cors_headers
 from todo_api.http.errors import error_response
+from todo_api.http.headers import SECURITY_HEADERS
 from todo_api.http.paths import api_path
 
 logger = Logger()
@@ -28,7 +29,8 @@ Handler = TypeVar("Handler", bound=Callable[[dict[str, Any], LambdaContext], dic
 
 
 def entry(app: APIGatewayRestResolver) -> Callable[[Handler], Handler]:
-    """Decorate a function's `lambda_handler`: logging, body guard, then the handler, CORS, metrics."""
+    """Decorate a function's `lambda_handler`: logging, body guard, then the handler, CORS and
+    security headers (`todo_api.http.headers`), metrics."""
 
     def decorate(_handler: Handler) -> Handler:
         @logger.inject_lambda_context(clear_state=True)
@@ -44,8 +46,11 @@ def entry(app: APIGatewayRestResolver) -> Callable[[Handler], Handler]:
             try:
                 problem = body_problem(event)
                 result = _proxy(error_response(problem)) if problem is not None else _handler(event, context)
-                headers = result.get("headers")
-                result["headers"] = {**headers, **cors_headers()} if headers else dict(cors_headers())
+                # A route's own value of a security header wins (the Swagger UI page's policy); the
+                # resolver puts a route's headers in multiValueHeaders, which API Gateway prefers.
+                routed = {key.lower() for field in ("headers", "multiValueHeaders") for key in result.get(field) or {}}
+                security = {name: value for name, value in SECURITY_HEADERS.items() if name.lower() not in routed}
+                result["headers"] = {**security, **(result.get("headers") or {}), **cors_headers()}
                 return result
             finally:
                 # Reads add no metric: flush only what a write added (`log_metrics` would warn).
