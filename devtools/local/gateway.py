@@ -31,7 +31,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler
 
 from devtools.local.environment import apply_environment, function_environment
-from devtools.local.runner import FunctionError, InProcessLambdaRunner, LambdaRunner, purge_modules
+from devtools.local.runner import FunctionError, InProcessLambdaRunner, LambdaRunner, Throttled, purge_modules
 from devtools.local.template import LocalServerError, LocalTemplate
 
 # What the functions answer when storage is unavailable (todo_api.domain.errors.StoreUnavailable,
@@ -94,6 +94,9 @@ _RESPONSE_DEFAULTS = {
     "ACCESS_DENIED": (403, "User is not authorized to access this resource"),
     "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
     "AUTHORIZER_FAILURE": (500, "Internal server error"),
+    # A Lambda proxy integration's failure to invoke (a throttled function among them): API Gateway
+    # answers it 500 unless the template gives this type a status of its own.
+    "INTEGRATION_FAILURE": (500, "Internal server error"),
     "REQUEST_TOO_LARGE": (413, "Request Too Long"),
     "DEFAULT_4XX": (400, "Bad request"),
     "DEFAULT_5XX": (502, "Internal server error"),
@@ -145,7 +148,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
     - the authorizer result cache: `ReauthorizeEvery` seconds per identity value;
     - the template's GatewayResponses instead of SAM CLI's `{"message": ...}` bodies, and 404
       (MISSING_AUTHENTICATION_TOKEN) for an unknown route or method;
-    - 502 with a JSON body when a function raises (SAM CLI answers 500);
+    - 502 with a JSON body when a function raises (SAM CLI answers 500), and the template's
+      INTEGRATION_FAILURE response when a function is throttled (its reserved concurrency reached);
     - API Gateway's 10 MB payload limit (REQUEST_TOO_LARGE) before the authorizer or any function,
       reading at most the limit; a body that stops arriving answers 408 and closes the connection;
     - while DynamoDB Local is down (`storage_available()` false; it is supervised and restarted),
@@ -297,7 +301,9 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
                 if error.message == "Unauthorized":
                     return self.responses.render("UNAUTHORIZED")
                 return self.responses.render("AUTHORIZER_FAILURE")
-            # 502 when the function failed (raised, timed out, ran out of memory); 500 when throttled.
+            if isinstance(error, Throttled):  # Lambda refused the invocation: an integration failure
+                return self.responses.render("INTEGRATION_FAILURE", error.status, "Internal server error")
+            # 502 when the function failed (raised, timed out, ran out of memory).
             return self.responses.render("DEFAULT_5XX", error.status, "Internal server error")
         if getattr(response, "from_integration", False):
             return response

@@ -48,9 +48,10 @@ WATCH_INTERVAL_S = 0.02  # how often a running invocation's memory is read
 class FunctionError(Exception):
     """An invocation failed: what Lambda reports as errorType and errorMessage.
 
-    `status` is what API Gateway answers for it on a Lambda proxy integration: 502 when the
-    function ran and failed (an exception, a timeout, out of memory), 500 when Lambda refused
-    the invocation (throttled)."""
+    `status` is what API Gateway answers for it on a Lambda proxy integration by default: 502 when
+    the function ran and failed (an exception, a timeout, out of memory), 500 when Lambda refused
+    the invocation (throttled: the INTEGRATION_FAILURE gateway response, which a template may
+    give a status of its own)."""
 
     status = 502
 
@@ -62,8 +63,8 @@ class FunctionError(Exception):
 
 
 class Throttled(FunctionError):
-    """Every instance the function may have is busy: Lambda's 429 TooManyRequestsException,
-    which API Gateway answers with a 500."""
+    """The function's reserved concurrency is reached: Lambda's 429 TooManyRequestsException,
+    which API Gateway answers with its INTEGRATION_FAILURE gateway response (by default a 500)."""
 
     status = 500
 

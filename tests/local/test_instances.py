@@ -193,9 +193,12 @@ def test_a_warm_instance_is_reused_and_knows_its_function(probed: tuple[Local, s
     assert body["idempotency"] is None  # IDEMPOTENCY_TABLE_NAME is CreateTodoFunction's
 
 
-def test_beyond_the_concurrency_limit_a_request_is_throttled(probed: tuple[Local, str], room: Path) -> None:
+def test_beyond_its_reserved_concurrency_a_request_is_throttled_with_retry_after(
+    probed: tuple[Local, str], room: Path
+) -> None:
     """ListActivityFunction has ReservedConcurrentExecutions 1: while its one instance is busy,
-    another request is refused at once, as API Gateway answers a throttled Lambda (500)."""
+    another request is refused at once, with the template's INTEGRATION_FAILURE gateway response
+    (what API Gateway answers for a throttled Lambda): 503, Retry-After and the contract's body."""
     api, url = probed
     headers = api.headers(next(iter(api.keys)))
     results: list[Any] = []
@@ -203,9 +206,15 @@ def test_beyond_the_concurrency_limit_a_request_is_throttled(probed: tuple[Local
     blocked.start()
     try:
         wait_for((room / "inside").exists, "the first request inside the handler")
-        status, body = call(url + "/activity?mode=info", headers)
-        assert (status, body) == (500, {"error": "Internal server error"})
-        assert lines_of(api, "GET /activity?mode=info 500 ListActivityFunction"), api.log
+        request = urllib.request.Request(url + "/activity?mode=info", headers=headers)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=120)  # loopback
+        assert refused.value.code == 503
+        assert refused.value.headers["Retry-After"] == "1"
+        assert refused.value.headers["Content-Type"] == "application/json"
+        assert refused.value.headers["Access-Control-Expose-Headers"] == "ETag, Location, Retry-After"
+        assert json.loads(refused.value.read()) == {"error": "Service is busy, retry later"}
+        assert lines_of(api, "GET /activity?mode=info 503 ListActivityFunction"), api.log
     finally:
         (room / "gate").touch()
         blocked.join(120)
