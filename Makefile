@@ -28,6 +28,7 @@ OPENAPI := functions/docs/openapi.json
 DDB_JAR := .local/dynamodb-local/2.9.30/DynamoDBLocal.jar
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
+comma := ,
 
 .PHONY: install node-tools lint-openapi test lint scan typecheck unit start invoke key revoke-key token events openapi \
 	build build-or-skip bench e2e sam-local-e2e sam-local-deps usage check-deep mutation dynamodb-local clean
@@ -171,8 +172,12 @@ mutation: $(MUT_STAMP)
 	$(MUT_VENV)/bin/python -m devtools.mutation --goal $(MUTATION_GOAL)
 
 # Performance figures (table + $$BENCH_JSON, default .bench/results.json); QUICK=1 is CI's short run.
+# Among them the load figures: the CRUD journey with 8 and 24 concurrent users against make start's
+# server, 30 s each (5 s with QUICK=1). ONLY=load (or instructions, ddb, artifacts, local; comma-separated)
+# runs only those.
 bench: build $(DDB_JAR)
-	PYTHON313="$(PY313_DIR)/python3.13" $(BIN)/python -m devtools.bench $(if $(QUICK),--quick)
+	PYTHON313="$(PY313_DIR)/python3.13" $(BIN)/python -m devtools.bench $(if $(QUICK),--quick) \
+		$(foreach section,$(subst $(comma), ,$(ONLY)),--only $(section))
 
 events: $(STAMP)
 	$(BIN)/python -m devtools.events
