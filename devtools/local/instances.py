@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devtools.local import worker
+from devtools.local.zygote import ForkedProcess, Zygote
 
 WORKER = Path(worker.__file__).resolve()
 DEFAULT_CONCURRENCY = 10
@@ -104,9 +105,10 @@ def _log(message: str) -> None:
 
 
 class Instance:
-    """One worker process running one function, one invocation at a time."""
+    """One worker process running one function, one invocation at a time: forked by the template of
+    new instances when there is one (`devtools.local.zygote`), else a fresh interpreter."""
 
-    def __init__(self, spec: Spec, generation: int) -> None:
+    def __init__(self, spec: Spec, generation: int, template: Zygote | None = None) -> None:
         self.spec = spec
         self.generation = generation
         request_read, request_write = os.pipe()
@@ -120,16 +122,17 @@ class Instance:
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("PYTHONPATH", None)  # the function sees its code folder, its layers and the runtime
+        arguments = [str(spec.code_dir), spec.handler, *map(str, spec.layers)]
+        self.process: subprocess.Popen[bytes] | ForkedProcess
         try:
-            self.process = subprocess.Popen(
-                [sys.executable, str(WORKER), str(request_read), str(response_write), str(spec.code_dir),
-                 spec.handler, *map(str, spec.layers)],
+            self.process = self._fork(template, request_read, response_write, arguments, env) or subprocess.Popen(
+                [sys.executable, str(WORKER), str(request_read), str(response_write), *arguments],
                 pass_fds=(request_read, response_write),
                 cwd=spec.code_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C in a terminal reaches the server, which stops the workers
-            )  # fmt: skip
+            )
         finally:
             os.close(request_read)
             os.close(response_write)
@@ -139,6 +142,19 @@ class Instance:
         self._poll = select.poll()
         self._poll.register(response_read, select.POLLIN | select.POLLHUP)
         self.stopped = False
+        self.runtime_modules: list[str] = []  # what it imported of the runtime's modules
+        self.learned = False  # runtime_modules changed (after the first invocation)
+
+    def _fork(
+        self, template: Zygote | None, request_read: int, response_write: int, arguments: list[str], env: dict[str, str]
+    ) -> ForkedProcess | None:
+        if template is None or not template.alive:
+            return None
+        try:
+            return template.fork(request_read, response_write, arguments, env, self.spec.code_dir)
+        except OSError as error:
+            _log(f"{self.spec.name}: no instance template ({error}): a fresh interpreter starts instead")
+            return None
 
     def _over_memory(self, field: str) -> bool:
         return _memory_kb(self.pid, field) > self.spec.memory_mb * 1024
@@ -182,6 +198,7 @@ class Instance:
             self.stop("init failed")
             error = json.loads(frame[1:])
             raise FunctionError(self.spec.name, error["errorType"], error["errorMessage"])
+        self.runtime_modules = json.loads(frame[1:]).get("modules", [])
         if self._over_memory("VmHWM"):
             raise self._out_of_memory()
         return (time.perf_counter() - started) * 1000
@@ -194,7 +211,12 @@ class Instance:
             worker.write_frame_fd(self._requests, request)
         except OSError as error:
             raise self._exited() from error
-        frame = self._wait(time.monotonic() + self.spec.timeout_s)
+        deadline = time.monotonic() + self.spec.timeout_s
+        frame = self._wait(deadline)
+        if frame is not None and frame[:1] == worker.MODULES:  # after its first invocation
+            self.runtime_modules = json.loads(frame[1:])
+            self.learned = True
+            frame = self._wait(deadline)
         if frame is None:
             self.stop(f"past its Timeout of {self.spec.timeout_s:g} s")
             raise FunctionError(
@@ -239,8 +261,9 @@ class Pool:
     """The instances of one function: warm ones are reused, new ones start while all are busy, up to
     the local limit; beyond it a request waits in line (see the module's docstring)."""
 
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, template: Zygote | None = None) -> None:
         self.spec = spec
+        self._template = template
         self._idle: list[Instance] = []
         self._busy = 0  # instances serving (or starting for) a request
         self._waiting: deque[_Waiter] = deque()
@@ -276,12 +299,14 @@ class Pool:
             if waiter.instance is not None:
                 return waiter.instance, None
         try:
-            instance = Instance(self.spec, generation)
+            instance = Instance(self.spec, generation, self._template)
             init_ms = instance.start()
         except BaseException:
             self._free_slot()
             raise
         _log(f"{self.spec.name}: instance pid {instance.pid} started (init {init_ms:.0f} ms)")
+        if self._template is not None:
+            self._template.preload(instance.runtime_modules)
         return instance, init_ms
 
     def _free_slot(self) -> None:
@@ -314,6 +339,9 @@ class Pool:
         try:
             return instance.call(event), init_ms
         finally:
+            if instance.learned and self._template is not None:
+                instance.learned = False
+                self._template.preload(instance.runtime_modules)
             self.release(instance, generation())
 
     def retire_idle(self) -> None:

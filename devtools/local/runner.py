@@ -33,6 +33,7 @@ from devtools.local.context import LambdaContext
 from devtools.local.environment import function_variables
 from devtools.local.instances import DEFAULT_CONCURRENCY, FunctionError, Pool, Spec, Throttled
 from devtools.local.template import LocalServerError, LocalTemplate
+from devtools.local.zygote import Zygote, enabled, preloaded_modules
 
 WATCHED_SUFFIXES = (".py", ".json")
 MODULE_PREFIX = "functions_"
@@ -197,6 +198,16 @@ class LambdaRunner(InProcessLambdaRunner):
         tables = template.table_names()
         self._variables = {f.name: function_variables(f, tables) for f in template.all_functions()}
         self._environment = dict(os.environ)  # as set up for the functions (`apply_environment`)
+        # The template of new instances, started now so that it imports while the server starts.
+        self._template = Zygote(self._preloaded(), self._environment) if enabled(self._environment) else None
+
+    def _preloaded(self) -> list[str]:
+        own = set(self.layer_packages())
+        for folder in self.code_dirs():
+            own |= {
+                child.stem for child in folder.iterdir() if child.suffix == ".py" or (child / "__init__.py").exists()
+            }
+        return preloaded_modules([folder / "requirements.txt" for folder in self.layer_dirs], own)
 
     def __enter__(self) -> LambdaRunner:
         return self
@@ -209,6 +220,8 @@ class LambdaRunner(InProcessLambdaRunner):
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.close()
+        if self._template is not None:
+            self._template.close()
 
     def run(self, function_identifier: str, event: Any) -> Any:
         return json.loads(self.run_json(function_identifier, json.dumps(event)))
@@ -239,7 +252,7 @@ class LambdaRunner(InProcessLambdaRunner):
         with self._pools_lock:
             pool = self._pools.get(function.name)
             if pool is None:
-                pool = self._pools[function.name] = Pool(self._spec(function))
+                pool = self._pools[function.name] = Pool(self._spec(function), self._template)
             return pool
 
     def _spec(self, function: Function) -> Spec:

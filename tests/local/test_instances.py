@@ -30,11 +30,13 @@ from tests.local.conftest import ROOT, Local, local_api
 PROBE = """
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 ROOM = Path({room!r})
 _served = []  # a module global: what this instance served
+PRELOADED = sorted(name for name in ("boto3", "pydantic", "tests") if name in sys.modules)  # before this import
 
 
 def lambda_handler(event, context):
@@ -63,7 +65,8 @@ def lambda_handler(event, context):
         del hold
     body = {{"pid": os.getpid(), "served": len(_served), "met": len(list(ROOM.iterdir())), "started": started,
              "ended": time.time(), "function": context.function_name, "env": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
-             "table": os.environ.get("TABLE_NAME"), "idempotency": os.environ.get("IDEMPOTENCY_TABLE_NAME")}}
+             "table": os.environ.get("TABLE_NAME"), "idempotency": os.environ.get("IDEMPOTENCY_TABLE_NAME"),
+             "preloaded": PRELOADED, "sid": os.getsid(0), "cwd": os.getcwd(), "parent": os.getppid()}}
     return {{"statusCode": 200, "headers": {{"Content-Type": "application/json"}}, "body": json.dumps(body)}}
 """
 
@@ -191,6 +194,23 @@ def test_a_warm_instance_is_reused_and_knows_its_function(probed: tuple[Local, s
     assert (body["function"], body["env"]) == ("DocsFunction", "DocsFunction")
     assert body["table"] is not None
     assert body["idempotency"] is None  # IDEMPOTENCY_TABLE_NAME is CreateTodoFunction's
+
+
+def test_an_instance_is_forked_from_a_template_that_loaded_only_the_runtime(probed: tuple[Local, str]) -> None:
+    """The probe imports nothing of the SDK or pydantic, yet they are loaded when its module runs:
+    the instance was forked from the template of new instances, which imported the runtime's modules
+    (never the project's: `tests` is not there). It is still a process and session of its own, in
+    its code folder, whose parent is the template, not the server."""
+    api, url = probed
+    status, body = call(url + "/?mode=info")
+    assert status == 200
+    assert body["preloaded"] == ["boto3", "pydantic"]
+    assert body["sid"] == body["pid"] != os.getpid()
+    assert body["parent"] != os.getpid()
+    assert body["cwd"].endswith("functions/docs")
+    template = api.gateway.runner._template
+    assert template is not None
+    assert body["parent"] == template.process.pid
 
 
 def test_beyond_its_reserved_concurrency_a_request_is_throttled_with_retry_after(
