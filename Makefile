@@ -31,7 +31,7 @@ export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 comma := ,
 
 .PHONY: install node-tools lint-openapi test lint scan typecheck unit start invoke key revoke-key token events openapi \
-	build build-or-skip bench e2e sam-local-e2e sam-local-deps usage check-deep mutation dynamodb-local clean
+	build build-or-skip bench soak e2e sam-local-e2e sam-local-deps usage check-deep mutation dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -178,6 +178,12 @@ mutation: $(MUT_STAMP)
 bench: build $(DDB_JAR)
 	PYTHON313="$(PY313_DIR)/python3.13" $(BIN)/python -m devtools.bench $(if $(QUICK),--quick) \
 		$(foreach section,$(subst $(comma), ,$(ONLY)),--only $(section))
+
+# Memory (RSS) and open files of make start's whole process tree over time, under the CRUD journey
+# of make bench (SOAK_USERS, default 4) for SOAK_SECONDS (default 300), then idle for 60 s. Bounded
+# in time; not part of make test. Linux (reads /proc).
+soak: $(STAMP) $(DDB_JAR)
+	$(BIN)/python -m devtools.soak --seconds $(or $(SOAK_SECONDS),300) --users $(or $(SOAK_USERS),4)
 
 events: $(STAMP)
 	$(BIN)/python -m devtools.events

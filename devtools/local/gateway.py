@@ -44,6 +44,9 @@ PAYLOAD_LIMIT = 10 * 1024 * 1024
 # before the server closes it; TODO_LOCAL_CLIENT_TIMEOUT overrides it.
 CLIENT_TIMEOUT = 30.0
 _ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
+# Authorizer results kept at most (one per identity: key or token); past it, the expired ones are
+# dropped, and the oldest if still too many, so a stream of new tokens cannot grow the server.
+AUTH_CACHE_ENTRIES = 10_000
 
 
 def client_timeout() -> float:
@@ -367,6 +370,9 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         result = cast(str | bytes, super()._invoke_lambda_function(lambda_function_name, event, tenant_id))
         with self._auth_lock:
             self._auth_cache[key] = (now + ttl, result)
+            if len(self._auth_cache) > AUTH_CACHE_ENTRIES:  # bounded: the expired go, then the oldest
+                live = {k: v for k, v in self._auth_cache.items() if v[0] > now}
+                self._auth_cache = dict(list(live.items())[-AUTH_CACHE_ENTRIES // 2 :])
         return result
 
 

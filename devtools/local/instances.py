@@ -14,6 +14,8 @@ is busy. Two limits, of different kinds:
 
 Lambda's limits, each ending the instance (the next request gets a new one):
 - `Timeout`: an invocation still running at its deadline is stopped (`Sandbox.Timedout`);
+- an instance idle for TODO_LOCAL_IDLE_SECONDS (default 300) is stopped, as Lambda reclaims idle
+  execution environments, so memory returns near its idle figure after a burst;
 - `MemorySize`: the instance's resident memory is watched (read from /proc while an invocation
   runs, and its peak, VmHWM, after each invocation and after init); over the limit the process is
   killed and the invocation fails as an out-of-memory error does on Lambda (`Runtime.OutOfMemory`).
@@ -142,6 +144,7 @@ class Instance:
         self._poll = select.poll()
         self._poll.register(response_read, select.POLLIN | select.POLLHUP)
         self.stopped = False
+        self.idle_since = time.monotonic()
         self.runtime_modules: list[str] = []  # what it imported of the runtime's modules
         self.learned = False  # runtime_modules changed (after the first invocation)
 
@@ -328,6 +331,7 @@ class Pool:
                     waiter.ready.set()
                     return
                 self._busy -= 1
+                instance.idle_since = time.monotonic()
                 self._idle.append(instance)
                 return
         instance.stop()
@@ -343,6 +347,17 @@ class Pool:
                 instance.learned = False
                 self._template.preload(instance.runtime_modules)
             self.release(instance, generation())
+
+    def reclaim(self, idle_seconds: float) -> int:
+        """Stop the instances idle for `idle_seconds` or more, as Lambda reclaims idle environments;
+        how many."""
+        now = time.monotonic()
+        with self._lock:
+            old = [i for i in self._idle if now - i.idle_since >= idle_seconds]
+            self._idle = [i for i in self._idle if now - i.idle_since < idle_seconds]
+        for instance in old:
+            instance.stop(f"idle for {idle_seconds:g} s")
+        return len(old)
 
     def retire_idle(self) -> None:
         """Stop the idle instances (after a code change; busy ones stop when their invocation ends)."""

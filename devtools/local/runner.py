@@ -36,6 +36,9 @@ from devtools.local.template import LocalServerError, LocalTemplate
 from devtools.local.zygote import Zygote, enabled, preloaded_modules
 
 WATCHED_SUFFIXES = (".py", ".json")
+# Seconds an instance may stay idle before it is stopped (Lambda reclaims idle environments after
+# some minutes too); TODO_LOCAL_IDLE_SECONDS overrides it.
+IDLE_SECONDS = 300.0
 MODULE_PREFIX = "functions_"
 
 __all__ = ["FunctionError", "InProcessLambdaRunner", "LambdaRunner", "Throttled"]
@@ -198,8 +201,19 @@ class LambdaRunner(InProcessLambdaRunner):
         tables = template.table_names()
         self._variables = {f.name: function_variables(f, tables) for f in template.all_functions()}
         self._environment = dict(os.environ)  # as set up for the functions (`apply_environment`)
+        self._idle_seconds = float(self._environment.get("TODO_LOCAL_IDLE_SECONDS") or IDLE_SECONDS)
+        self._closing = threading.Event()
+        threading.Thread(target=self._reclaim_idle, name="idle-instances", daemon=True).start()
         # The template of new instances, started now so that it imports while the server starts.
         self._template = Zygote(self._preloaded(), self._environment) if enabled(self._environment) else None
+
+    def _reclaim_idle(self) -> None:
+        """Every few seconds, stop the instances idle for TODO_LOCAL_IDLE_SECONDS."""
+        while not self._closing.wait(min(10.0, max(self._idle_seconds / 4, 0.05))):
+            with self._pools_lock:
+                pools = list(self._pools.values())
+            for pool in pools:
+                pool.reclaim(self._idle_seconds)
 
     def _preloaded(self) -> list[str]:
         own = set(self.layer_packages())
@@ -216,6 +230,7 @@ class LambdaRunner(InProcessLambdaRunner):
         self.close()
 
     def close(self) -> None:
+        self._closing.set()
         with self._pools_lock:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:

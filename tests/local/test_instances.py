@@ -213,6 +213,23 @@ def test_an_instance_is_forked_from_a_template_that_loaded_only_the_runtime(prob
     assert body["parent"] == template.process.pid
 
 
+def test_an_idle_instance_is_reclaimed_and_the_next_request_starts_a_new_one(probed: tuple[Local, str]) -> None:
+    """As Lambda reclaims idle environments: the pool stops the instances idle for the given time
+    (the server does it every few seconds for TODO_LOCAL_IDLE_SECONDS); the next request is cold."""
+    api, url = probed
+    status, before = call(url + "/?mode=info")
+    assert status == 200
+    pool = api.gateway.runner.pool(api.gateway.runner.get_function("DocsFunction"))
+    assert pool.reclaim(3600) == 0  # not idle that long
+    assert pool.reclaim(0) >= 1
+    status, after = call(url + "/?mode=info")
+    assert status == 200
+    assert after["pid"] != before["pid"]
+    assert after["served"] == 1
+    assert " cold " in api.log[-1]
+    assert not Path(f"/proc/{before['pid']}").exists() or _zombie(before["pid"])
+
+
 def test_beyond_its_reserved_concurrency_a_request_is_throttled_with_retry_after(
     probed: tuple[Local, str], room: Path
 ) -> None:
