@@ -77,6 +77,27 @@ def keep_encoded_slashes(wsgi_app: Any) -> Any:
     return app
 
 
+def under_stage(wsgi_app: Any, stage: str) -> Any:
+    """WSGI middleware: the API under `/<stage>`, as on a stage URL (`https://<api>.execute-api.../dev`):
+    the stage moves from the path to SCRIPT_NAME; a path outside it gets what API Gateway answers
+    there, `403 {"message": "Forbidden"}`."""
+    prefix = "/" + stage.strip("/")
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO") or "/"
+        if path != prefix and not path.startswith(prefix + "/"):
+            forbidden = Response(json.dumps({"message": "Forbidden"}), 403, content_type="application/json")
+            return forbidden(environ, start_response)
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+        environ["PATH_INFO"] = path[len(prefix) :] or "/"
+        raw = environ.get("RAW_URI")
+        if isinstance(raw, str) and raw.startswith(prefix):
+            environ["RAW_URI"] = raw[len(prefix) :] or "/"
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 def escaped(text: str) -> str:
     """`text` with every space, control or non-ASCII character percent-encoded (safe for one log line)."""
     return quote(text, safe="/?&=:;,@!$'()*+~%#[]")
@@ -161,7 +182,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
       kept inside its segment, control characters percent-encoded in the authorizer's methodArn
       (SAM CLI matches the policy's `*` with a regex that stops at a newline, so `/todos/a%0ab`
       with a valid key was a 401);
-    - one log line per request to stderr.
+    - one log line per request to stderr;
+    - optionally, the API under a stage's path (`/dev/...`, TODO_LOCAL_STAGE), as on a stage URL.
     """
 
     def __init__(
@@ -171,6 +193,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         port: int = 3000,
         host: str = "127.0.0.1",
         log: Callable[[str], None] | None = None,
+        stage: str | None = None,
     ) -> None:
         api = template.apis.api
         if not api.routes:
@@ -186,6 +209,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         self.clock: Callable[[], float] = time.monotonic  # tests move it forward past ReauthorizeEvery
         self.storage_available: Callable[[], bool] = lambda: True
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.stage = stage.strip("/") if stage else None
 
     @property
     def app(self) -> Flask:
@@ -200,6 +224,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         # Bounds a chunked body while it is read: one byte past the limit tells that it is over.
         app.config["MAX_CONTENT_LENGTH"] = PAYLOAD_LIMIT + 1
         app.wsgi_app = keep_encoded_slashes(app.wsgi_app)  # type: ignore[method-assign]
+        if self.stage:
+            app.wsgi_app = under_stage(app.wsgi_app, self.stage)  # type: ignore[method-assign]
         not_found = lambda _error: self.responses.render("MISSING_AUTHENTICATION_TOKEN")  # noqa: E731
         app.register_error_handler(404, not_found)
         app.register_error_handler(405, not_found)
@@ -356,6 +382,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         self, lambda_function_name: str, event: dict[str, Any], tenant_id: str | None = None
     ) -> str | bytes:
         pending = getattr(self._local, "auth", None)
+        if self.stage:  # as API Gateway reports a stage URL's request: the client's path, the stage
+            event.setdefault("requestContext", {}).update(path=request.script_root + request.path, stage=self.stage)
         if pending is None:  # the route's function: its event carries the authorizer's context
             authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
             g.tenant = authorizer.get("tenant") if isinstance(authorizer, dict) else None
@@ -385,6 +413,7 @@ def build_gateway(
     log: Callable[[str], None] | None = None,
     extra_env: dict[str, str] | None = None,
     in_process: bool = False,
+    stage: str | None = None,
 ) -> LocalGateway:
     """The gateway of `template_path` against DynamoDB Local at `ddb_endpoint` (sets the process environment,
     plus `extra_env`, e.g. AWS_ENDPOINT_URL_EVENTBRIDGE of a LocalEventBus). Its functions run in
@@ -396,6 +425,6 @@ def build_gateway(
     runner_type = InProcessLambdaRunner if in_process else LambdaRunner
     runner = runner_type(template, hot_reload=hot_reload)
     purge_modules(runner.layer_packages())  # modules imported before the environment was set
-    gateway = LocalGateway(template, runner, port=port, log=log)
+    gateway = LocalGateway(template, runner, port=port, log=log, stage=stage)
     gateway.create()
     return gateway

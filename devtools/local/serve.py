@@ -60,9 +60,11 @@ def served(
     timeout: float = 180.0,
     template: Path | None = None,
     env: dict[str, str] | None = None,
+    stage: str | None = None,
 ) -> Iterator[Served]:
     """The local server with `keys` (tenant -> key) on a free port of 127.0.0.1, serving `template`
-    (a tree copy's template.yaml; default the project's), with `env` added to its environment."""
+    (a tree copy's template.yaml; default the project's), with `env` added to its environment;
+    with a `stage`, under its path, as on a stage URL (`Served.url` ends with `/<stage>`)."""
     with contextlib.ExitStack() as stack:
         folder = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="todo-local-")))
         folder.mkdir(parents=True, exist_ok=True)
@@ -72,6 +74,7 @@ def served(
             **os.environ,
             **({"TODO_LOCAL_TEMPLATE": str(template)} if template else {}),
             **(env or {}),
+            **({"TODO_LOCAL_STAGE": stage} if stage else {}),
             "PORT": str(port),
             "DYNAMODB_LOCAL_DIR": str(folder),
             "TODO_LOCAL_API_KEYS": ",".join(f"{tenant}:{key}" for tenant, key in keys.items()),
@@ -88,7 +91,7 @@ def served(
                 start_new_session=True,
             )
         try:
-            url = f"http://127.0.0.1:{port}"
+            url = f"http://127.0.0.1:{port}" + (f"/{stage}" if stage else "")
             _wait_ready(url, process, log, timeout)
             yield Served(url, folder, log, process)
         finally:
