@@ -30,7 +30,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 comma := ,
 
-.PHONY: install node-tools lint-openapi test lint scan typecheck unit start invoke key revoke-key token events openapi \
+.PHONY: install node-tools lint-openapi test lint scan typecheck unit suite start invoke key revoke-key token events openapi \
 	build build-or-skip bench soak e2e sam-local-e2e sam-local-deps usage check-deep mutation dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
@@ -110,13 +110,18 @@ build: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(DDB_JAR) $(NODE_STAMP)
+# The unit tests only (tests/unit: in process, no server, no DynamoDB Local): seconds.
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+# The whole suite: the OpenAPI document up to date, then every test folder.
+suite: $(STAMP) $(DDB_JAR) $(NODE_STAMP)
 	$(BIN)/python -m devtools.openapi --check
 	$(BIN)/pytest
 
 # Every test runs without python3.13; only the build step needs it, and is skipped, saying so, where
 # there is none (BUILD_REQUIRED=1, as in CI, makes that an error).
-test: lint typecheck unit build-or-skip
+test: lint typecheck suite build-or-skip
 
 build-or-skip:
 	@if [ -n "$(PY313_DIR)" ] || [ -n "$(BUILD_REQUIRED)" ]; then $(MAKE) --no-print-directory build; else \
