@@ -40,7 +40,8 @@ NOW = 1_800_000_000
 def ddb(stubbed, monkeypatch):
     monkeypatch.setattr(todo_store, "time", SimpleNamespace(time=lambda: NOW + 0.75))
     client, stubber = stubbed("dynamodb")
-    return DynamoDBTodoStore(client, "todos", "claims", 3600), stubber
+    # The clock of an update made again: earlier than the stored times of the tests below.
+    return DynamoDBTodoStore(client, "todos", "claims", 3600, clock=lambda: "2026-11-27T10:16:00.000Z"), stubber
 
 
 def test_an_idempotent_create_puts_the_todo_and_the_keys_claim_in_one_transaction(ddb):
@@ -303,6 +304,19 @@ def test_an_update_failing_on_anything_but_the_time_is_not_made_again(ddb, token
     condition_failed(stubber, item or {})
     with pytest.raises(outcome):
         store.update("acme", TODO_ID, {"title": "Write"}, "2026-11-27T10:16:00.400Z", expected)
+    stubber.assert_no_pending_responses()
+
+
+def test_an_update_made_again_takes_the_writers_clock_when_it_is_later_than_the_stored_time(stubbed, token):
+    """Under contention: what committed meanwhile took its time before now, so now goes after it."""
+    client, stubber = stubbed("dynamodb")
+    store = DynamoDBTodoStore(client, "todos", "claims", 3600, clock=lambda: "2026-11-27T10:16:00.900Z")
+    first = update_request(token, "2026-11-27T10:16:00.400Z")
+    condition_failed(stubber, stored("2026-11-27T10:16:00.500Z", 3), first)
+    later = {**stored("2026-11-27T10:16:00.900Z", 4, token), "title": {"S": "Write"}}
+    stubber.add_response("update_item", {"Attributes": later}, update_request(token, "2026-11-27T10:16:00.900Z"))
+    new = store.update("acme", TODO_ID, {"title": "Write"}, "2026-11-27T10:16:00.400Z", None)
+    assert (new.version, new.updated_at) == (4, "2026-11-27T10:16:00.900Z")
     stubber.assert_no_pending_responses()
 
 

@@ -6,8 +6,8 @@ Every operation is one call: conditional writes report the item they failed on
 A todo's `updated_at` never goes backward, so that its changes sort in version order (the activity
 feed's event ids begin with it): an update whose time is earlier than the stored one (its writer
 took the time before another writer's update committed, or its clock is behind) fails its
-condition and is made again at the stored time (equal times sort by version); only that case
-costs a second call.
+condition and is made again at the stored time, or the writer's clock now if later (equal times
+sort by version); only that case costs a second call.
 
 botocore retries a call whose answer was lost (a timeout, a reset), so every write recognises its
 own earlier attempt: a create meets its identical item, an update its request token (the item's
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -47,6 +48,7 @@ from todo_api.adapters.dynamodb import (
     todo_key,
     todo_sk,
 )
+from todo_api.domain.clock import now
 from todo_api.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
@@ -112,7 +114,7 @@ def tombstone_sk(todo_id: str) -> str:
 
 # Updates made again at the stored time before giving up (StoreUnavailable, retryable): each one
 # means another writer committed in between, so this bounds only a pathological contention.
-CLOCK_ATTEMPTS = 8
+CLOCK_ATTEMPTS = 32
 
 
 def _stored_time(current: Item | None, expected: Versions, updated_at: str) -> str | None:
@@ -136,8 +138,10 @@ class DynamoDBTodoStore:
         table_name: str,
         idempotency_table: str | None = None,
         idempotency_ttl_seconds: int = 86400,
+        clock: Callable[[], str] = now,
     ) -> None:
         self._client = client
+        self._clock = clock  # the time of an update made again (see `update`)
         self._table = table_name
         self._claims = idempotency_table
         self._claim_ttl = idempotency_ttl_seconds
@@ -276,7 +280,10 @@ class DynamoDBTodoStore:
                 later = _stored_time(current, expected, updated_at)
                 if later is None:
                     raise _condition_error(error) from error
-                updated_at = later  # committed after a later-stamped change: take its time
+                # Overtaken by a later-stamped change: take its time, or this writer's clock now if that
+                # is later still (what committed meanwhile took its time before now), so that under
+                # contention the next attempt is not overtaken again by changes already in flight.
+                updated_at = max(later, self._clock())
                 continue
             return from_item(result["Attributes"])
         raise StoreUnavailable()
