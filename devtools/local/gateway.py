@@ -113,18 +113,6 @@ class _QuietDenials(logging.Filter):
 logging.getLogger(LocalApigwService.__module__).addFilter(_QuietDenials())
 
 
-class _NoAuthorizerFidelityBanner(logging.Filter):
-    """SAM CLI warns, on reading a template with authorizers, that *it* does not guarantee their
-    fidelity: about SAM CLI's emulator, not this server's (which runs the template's authorizer as
-    a function and caches its answers as API Gateway does); it is left out of make start's output."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "does not guarantee 100% fidelity between authorizers" not in str(record.msg)
-
-
-AUTHORIZER_BANNER_LOGGER = "samcli.lib.providers.api_collector"
-logging.getLogger(AUTHORIZER_BANNER_LOGGER).addFilter(_NoAuthorizerFidelityBanner())
-
 # API Gateway's own status and message of each gateway response type used here.
 _RESPONSE_DEFAULTS = {
     "UNAUTHORIZED": (401, "Unauthorized"),

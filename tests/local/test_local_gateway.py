@@ -308,9 +308,10 @@ def test_concurrent_tenants_never_see_each_other(local: Local, server: str, ddb:
 
 def test_sam_clis_authorizer_fidelity_banner_is_left_out(caplog: pytest.LogCaptureFixture) -> None:
     """SAM CLI logs its banner on reading the template's API (its own emulator's caveat, not this
-    server's); the gateway's filter drops it, and only it: without the filter the same reading logs
-    it (so an upgrade that rewords it fails here, not silently in make start's output)."""
-    from devtools.local import gateway
+        server's); the gateway's filter drops it, and only it: without the filter the same reading logs
+        it (so an upgrade that rewords it fails here, not silently in make start's output). The filter is
+    installed where the template is read, so make start, make usage and make bench all leave it out."""
+    from devtools.local import template as gateway
     from devtools.local.template import LocalTemplate
 
     banner = "does not guarantee 100% fidelity between authorizers"
