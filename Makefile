@@ -28,9 +28,10 @@ OPENAPI := functions/docs/openapi.json
 DDB_JAR := .local/dynamodb-local/2.9.30/DynamoDBLocal.jar
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
+comma := ,
 
-.PHONY: install node-tools lint-openapi test lint scan typecheck unit start invoke key revoke-key token events openapi \
-	build build-or-skip docs docs-build bench e2e sam-local-e2e sam-local-deps usage check-deep mutation dynamodb-local clean
+.PHONY: install node-tools lint-openapi test lint scan typecheck unit suite start invoke key revoke-key token events openapi \
+	build build-or-skip docs docs-build bench soak e2e sam-local-e2e sam-local-deps usage check-deep mutation dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -109,13 +110,18 @@ build: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(DDB_JAR) $(NODE_STAMP)
+# The unit tests only (tests/unit: in process, no server, no DynamoDB Local): seconds.
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+# The whole suite: the OpenAPI document up to date, then every test folder.
+suite: $(STAMP) $(DDB_JAR) $(NODE_STAMP)
 	$(BIN)/python -m devtools.openapi --check
 	$(BIN)/pytest
 
 # Every test runs without python3.13; only the build step needs it, and is skipped, saying so, where
 # there is none (BUILD_REQUIRED=1, as in CI, makes that an error).
-test: lint docs-build typecheck unit build-or-skip
+test: lint docs-build typecheck suite build-or-skip
 
 # The docs site (docs/, mkdocs.yml): served on http://127.0.0.1:$${PORT:-8000} with live reload, or
 # built into .site strictly (a broken link, a missing page or snippet is an error). Mermaid comes
@@ -180,8 +186,18 @@ mutation: $(MUT_STAMP)
 	$(MUT_VENV)/bin/python -m devtools.mutation --goal $(MUTATION_GOAL)
 
 # Performance figures (table + $$BENCH_JSON, default .bench/results.json); QUICK=1 is CI's short run.
+# Among them the load figures: the CRUD journey with 8 and 24 concurrent users against make start's
+# server, 30 s each (5 s with QUICK=1). ONLY=load (or instructions, ddb, artifacts, local; comma-separated)
+# runs only those.
 bench: build $(DDB_JAR)
-	PYTHON313="$(PY313_DIR)/python3.13" $(BIN)/python -m devtools.bench $(if $(QUICK),--quick)
+	PYTHON313="$(PY313_DIR)/python3.13" $(BIN)/python -m devtools.bench $(if $(QUICK),--quick) \
+		$(foreach section,$(subst $(comma), ,$(ONLY)),--only $(section))
+
+# Memory (RSS) and open files of make start's whole process tree over time, under the CRUD journey
+# of make bench (SOAK_USERS, default 4) for SOAK_SECONDS (default 300), then idle for 60 s. Bounded
+# in time; not part of make test. Linux (reads /proc).
+soak: $(STAMP) $(DDB_JAR)
+	$(BIN)/python -m devtools.soak --seconds $(or $(SOAK_SECONDS),300) --users $(or $(SOAK_USERS),4)
 
 events: $(STAMP)
 	$(BIN)/python -m devtools.events

@@ -78,7 +78,8 @@ class InMemoryTodoStore:
     ) -> Todo:
         self.calls += 1
         todo = self._current(tenant, todo_id, expected)
-        new = todo.model_copy(update={**changes, "updated_at": updated_at, "version": todo.version + 1})
+        stamp = max(updated_at, todo.updated_at)  # never backward, as the port says
+        new = todo.model_copy(update={**changes, "updated_at": stamp, "version": todo.version + 1})
         self.items[(tenant, todo_id)] = new
         return new
 

@@ -414,12 +414,56 @@ def local_latency(requests: int) -> tuple[float, float, str, float, float]:
 
 
 # ------------------------------------------------------------------ all together
-def run_all(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
+SECTIONS = ("instructions", "ddb", "artifacts", "local", "load")
+LOAD_USERS = (8, 24)
+
+
+def load(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """The mixed CRUD journey with LOAD_USERS concurrent users (devtools.bench.load)."""
+    from devtools.bench import load as journey
+
+    seconds = 5.0 if quick else 30.0
+    print(f"measuring load: the CRUD journey, {' and '.join(map(str, LOAD_USERS))} users, {seconds:.0f} s each ...")
+    runs = journey.measure(list(LOAD_USERS), seconds)
+    print(journey.table(runs), flush=True)
+    per_users = {f"{users}_users": run for users, run in runs.items()}
+    results = {
+        "load_failures": {name: run["failures"] for name, run in per_users.items()},
+        "load_p99_ms_8_users": runs[8]["p99_ms"],
+        "load_p99_ms_24_users": runs[24]["p99_ms"],
+        "load_p50_ms": {name: run["p50_ms"] for name, run in per_users.items()},
+        "load_requests": {name: run["requests"] for name, run in per_users.items()},
+        "load_requests_per_s": {name: run["requests_per_s"] for name, run in per_users.items()},
+    }
+    journey_text = "create, read (ETag), list, PATCH (If-Match), delete; own todos, 2 tenants"
+    baselines = dict.fromkeys(results, f"{seconds:.0f} s per run: {journey_text}")
+    return results, baselines
+
+
+def run_all(
+    quick: bool, only: set[str] | frozenset[str] = frozenset(SECTIONS)
+) -> tuple[dict[str, Any], dict[str, str]]:
     results: dict[str, Any] = {}
     baselines: dict[str, str] = {}
-    print("staging a python3.13 runtime-only environment ...", flush=True)
-    staged = stage()
+    if only & {"instructions", "artifacts"}:
+        print("staging a python3.13 runtime-only environment ...", flush=True)
+        staged = stage()
+    if "instructions" in only:
+        _instructions(staged, quick, results, baselines)
+    if "ddb" in only:
+        _ddb(quick, results, baselines)
+    if "artifacts" in only:
+        _artifacts(staged, results, baselines)
+    if "local" in only:
+        _local(quick, results, baselines)
+    if "load" in only:
+        figures, notes = load(quick)
+        results.update(figures)
+        baselines.update(notes)
+    return results, baselines
 
+
+def _instructions(staged: dict[str, Path], quick: bool, results: dict[str, Any], baselines: dict[str, str]) -> None:
     print("counting import instructions (callgrind) ...", flush=True)
     every = sorted(f.name for f in project().all_functions())
     ratio, worst, counts = init_ratio(staged, ["CreateTodoFunction"] if quick else every)
@@ -445,6 +489,8 @@ def run_all(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
     baselines["warm_token_verify_instructions"] = "authorizer call, a token not seen yet: RS256 and claims"  # noqa: S105
     baselines["warm_token_cached_instructions"] = "authorizer call, a token seen before (in-container)"  # noqa: S105
 
+
+def _ddb(quick: bool, results: dict[str, Any], baselines: dict[str, str]) -> None:
     print("counting DynamoDB calls and items read (moto) ...", flush=True)
     with moto_functions() as (client, handlers):
         results["ddb_calls_per_op"] = ddb_calls(handlers, client)
@@ -454,6 +500,8 @@ def run_all(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
     baselines["ddb_calls_per_op"] = "1 call (the least an operation can make)"
     baselines["list_scanned_per_returned"] = "1.0 (every item read is returned) + 1 look-ahead item per full page"
 
+
+def _artifacts(staged: dict[str, Path], results: dict[str, Any], baselines: dict[str, str]) -> None:
     print("measuring artifacts ...", flush=True)
     largest, authorizer, uncompiled, where = artifacts(staged)
     results["artifact_zip_bytes"] = largest
@@ -462,6 +510,8 @@ def run_all(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
     results["uncompiled_py"] = uncompiled
     baselines["artifact_zip_bytes"] = baselines["uncompiled_py"] = where
 
+
+def _local(quick: bool, results: dict[str, Any], baselines: dict[str, str]) -> None:
     requests = 100 if quick else 2000
     print(f"measuring local latency, {requests} requests on one connection ...", flush=True)
     p50, p99, floor, first_feed, later_feed = local_latency(requests)
@@ -469,4 +519,3 @@ def run_all(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
     baselines["local_p50_ms"] = baselines["local_p99_ms"] = floor
     results["local_feed_seconds"] = {"first_after_start": first_feed, "later": later_feed}
     baselines["local_feed_seconds"] = "the goal: locally, an event appears within two seconds of the change"
-    return results, baselines

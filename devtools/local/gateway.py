@@ -31,7 +31,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler
 
 from devtools.local.environment import apply_environment, function_environment
-from devtools.local.runner import FunctionError, InProcessLambdaRunner, LambdaRunner, purge_modules
+from devtools.local.runner import FunctionError, InProcessLambdaRunner, LambdaRunner, Throttled, purge_modules
 from devtools.local.secrets import local_secrets
 from devtools.local.template import LocalServerError, LocalTemplate
 
@@ -45,6 +45,9 @@ PAYLOAD_LIMIT = 10 * 1024 * 1024
 # before the server closes it; TODO_LOCAL_CLIENT_TIMEOUT overrides it.
 CLIENT_TIMEOUT = 30.0
 _ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
+# Authorizer results kept at most (one per identity: key or token); past it, the expired ones are
+# dropped, and the oldest if still too many, so a stream of new tokens cannot grow the server.
+AUTH_CACHE_ENTRIES = 10_000
 
 
 def client_timeout() -> float:
@@ -75,6 +78,27 @@ def keep_encoded_slashes(wsgi_app: Any) -> Any:
     return app
 
 
+def under_stage(wsgi_app: Any, stage: str) -> Any:
+    """WSGI middleware: the API under `/<stage>`, as on a stage URL (`https://<api>.execute-api.../dev`):
+    the stage moves from the path to SCRIPT_NAME; a path outside it gets what API Gateway answers
+    there, `403 {"message": "Forbidden"}`."""
+    prefix = "/" + stage.strip("/")
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO") or "/"
+        if path != prefix and not path.startswith(prefix + "/"):
+            forbidden = Response(json.dumps({"message": "Forbidden"}), 403, content_type="application/json")
+            return forbidden(environ, start_response)
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+        environ["PATH_INFO"] = path[len(prefix) :] or "/"
+        raw = environ.get("RAW_URI")
+        if isinstance(raw, str) and raw.startswith(prefix):
+            environ["RAW_URI"] = raw[len(prefix) :] or "/"
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 def escaped(text: str) -> str:
     """`text` with every space, control or non-ASCII character percent-encoded (safe for one log line)."""
     return quote(text, safe="/?&=:;,@!$'()*+~%#[]")
@@ -89,12 +113,16 @@ class _QuietDenials(logging.Filter):
 
 logging.getLogger(LocalApigwService.__module__).addFilter(_QuietDenials())
 
+
 # API Gateway's own status and message of each gateway response type used here.
 _RESPONSE_DEFAULTS = {
     "UNAUTHORIZED": (401, "Unauthorized"),
     "ACCESS_DENIED": (403, "User is not authorized to access this resource"),
     "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
     "AUTHORIZER_FAILURE": (500, "Internal server error"),
+    # A Lambda proxy integration's failure to invoke (a throttled function among them): API Gateway
+    # answers it 500 unless the template gives this type a status of its own.
+    "INTEGRATION_FAILURE": (500, "Internal server error"),
     "REQUEST_TOO_LARGE": (413, "Request Too Long"),
     "DEFAULT_4XX": (400, "Bad request"),
     "DEFAULT_5XX": (502, "Internal server error"),
@@ -146,7 +174,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
     - the authorizer result cache: `ReauthorizeEvery` seconds per identity value;
     - the template's GatewayResponses instead of SAM CLI's `{"message": ...}` bodies, and 404
       (MISSING_AUTHENTICATION_TOKEN) for an unknown route or method;
-    - 502 with a JSON body when a function raises (SAM CLI answers 500);
+    - 502 with a JSON body when a function raises (SAM CLI answers 500), and the template's
+      INTEGRATION_FAILURE response when a function is throttled (its reserved concurrency reached);
     - API Gateway's 10 MB payload limit (REQUEST_TOO_LARGE) before the authorizer or any function,
       reading at most the limit; a body that stops arriving answers 408 and closes the connection;
     - while DynamoDB Local is down (`storage_available()` false; it is supervised and restarted),
@@ -155,7 +184,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
       kept inside its segment, control characters percent-encoded in the authorizer's methodArn
       (SAM CLI matches the policy's `*` with a regex that stops at a newline, so `/todos/a%0ab`
       with a valid key was a 401);
-    - one log line per request to stderr.
+    - one log line per request to stderr;
+    - optionally, the API under a stage's path (`/dev/...`, TODO_LOCAL_STAGE), as on a stage URL.
     """
 
     def __init__(
@@ -165,6 +195,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         port: int = 3000,
         host: str = "127.0.0.1",
         log: Callable[[str], None] | None = None,
+        stage: str | None = None,
     ) -> None:
         api = template.apis.api
         if not api.routes:
@@ -180,6 +211,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         self.clock: Callable[[], float] = time.monotonic  # tests move it forward past ReauthorizeEvery
         self.storage_available: Callable[[], bool] = lambda: True
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.stage = stage.strip("/") if stage else None
 
     @property
     def app(self) -> Flask:
@@ -194,6 +226,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         # Bounds a chunked body while it is read: one byte past the limit tells that it is over.
         app.config["MAX_CONTENT_LENGTH"] = PAYLOAD_LIMIT + 1
         app.wsgi_app = keep_encoded_slashes(app.wsgi_app)  # type: ignore[method-assign]
+        if self.stage:
+            app.wsgi_app = under_stage(app.wsgi_app, self.stage)  # type: ignore[method-assign]
         not_found = lambda _error: self.responses.render("MISSING_AUTHENTICATION_TOKEN")  # noqa: E731
         app.register_error_handler(404, not_found)
         app.register_error_handler(405, not_found)
@@ -299,7 +333,9 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
                 if error.message == "Unauthorized":
                     return self.responses.render("UNAUTHORIZED")
                 return self.responses.render("AUTHORIZER_FAILURE")
-            # 502 when the function failed (raised, timed out, ran out of memory); 500 when throttled.
+            if isinstance(error, Throttled):  # Lambda refused the invocation: an integration failure
+                return self.responses.render("INTEGRATION_FAILURE", error.status, "Internal server error")
+            # 502 when the function failed (raised, timed out, ran out of memory).
             return self.responses.render("DEFAULT_5XX", error.status, "Internal server error")
         if getattr(response, "from_integration", False):
             return response
@@ -349,6 +385,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         self, lambda_function_name: str, event: dict[str, Any], tenant_id: str | None = None
     ) -> str | bytes:
         pending = getattr(self._local, "auth", None)
+        if self.stage:  # as API Gateway reports a stage URL's request: the client's path, the stage
+            event.setdefault("requestContext", {}).update(path=request.script_root + request.path, stage=self.stage)
         if pending is None:  # the route's function: its event carries the authorizer's context
             authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
             g.tenant = authorizer.get("tenant") if isinstance(authorizer, dict) else None
@@ -363,6 +401,9 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         result = cast(str | bytes, super()._invoke_lambda_function(lambda_function_name, event, tenant_id))
         with self._auth_lock:
             self._auth_cache[key] = (now + ttl, result)
+            if len(self._auth_cache) > AUTH_CACHE_ENTRIES:  # bounded: the expired go, then the oldest
+                live = {k: v for k, v in self._auth_cache.items() if v[0] > now}
+                self._auth_cache = dict(list(live.items())[-AUTH_CACHE_ENTRIES // 2 :])
         return result
 
 
@@ -375,6 +416,7 @@ def build_gateway(
     log: Callable[[str], None] | None = None,
     extra_env: dict[str, str] | None = None,
     in_process: bool = False,
+    stage: str | None = None,
 ) -> LocalGateway:
     """The gateway of `template_path` against DynamoDB Local at `ddb_endpoint` (sets the process environment,
     plus `extra_env`, e.g. AWS_ENDPOINT_URL_EVENTBRIDGE of a LocalEventBus). Its functions run in
@@ -391,6 +433,6 @@ def build_gateway(
     runner_type = InProcessLambdaRunner if in_process else LambdaRunner
     runner = runner_type(template, hot_reload=hot_reload)
     purge_modules(runner.layer_packages())  # modules imported before the environment was set
-    gateway = LocalGateway(template, runner, port=port, log=log)
+    gateway = LocalGateway(template, runner, port=port, log=log, stage=stage)
     gateway.create()
     return gateway

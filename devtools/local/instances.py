@@ -2,12 +2,20 @@
 
 As on Lambda, an instance starts on first use (its cold start: the handler's import), is reused
 while warm, and a new one starts for a request that arrives while every instance of the function
-is busy, up to the function's concurrency limit (the template's `ReservedConcurrentExecutions`,
-else TODO_LOCAL_CONCURRENCY, default 10). Beyond it the invocation is throttled at once, as Lambda
-throttles a synchronous invocation (`Throttled`).
+is busy. Two limits, of different kinds:
+
+- the template's `ReservedConcurrentExecutions`, the function's own limit on the stage: an
+  invocation beyond it (counting those running and those waiting) is throttled at once, as Lambda
+  throttles a synchronous invocation (`Throttled`);
+- TODO_LOCAL_CONCURRENCY (default 10), a limit of this machine, not of the stage (where a function
+  without reserved concurrency scales to the account's limit): at most that many instances of a
+  function run at once, and a request beyond it waits, first come first served, for one of them to
+  be free. The client sees latency, never an error the stage would not give.
 
 Lambda's limits, each ending the instance (the next request gets a new one):
 - `Timeout`: an invocation still running at its deadline is stopped (`Sandbox.Timedout`);
+- an instance idle for TODO_LOCAL_IDLE_SECONDS (default 300) is stopped, as Lambda reclaims idle
+  execution environments, so memory returns near its idle figure after a burst;
 - `MemorySize`: the instance's resident memory is watched (read from /proc while an invocation
   runs, and its peak, VmHWM, after each invocation and after init); over the limit the process is
   killed and the invocation fails as an out-of-memory error does on Lambda (`Runtime.OutOfMemory`).
@@ -24,12 +32,14 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from devtools.local import worker
+from devtools.local.zygote import ForkedProcess, Zygote
 
 WORKER = Path(worker.__file__).resolve()
 DEFAULT_CONCURRENCY = 10
@@ -41,9 +51,10 @@ WATCH_INTERVAL_S = 0.02  # how often a running invocation's memory is read
 class FunctionError(Exception):
     """An invocation failed: what Lambda reports as errorType and errorMessage.
 
-    `status` is what API Gateway answers for it on a Lambda proxy integration: 502 when the
-    function ran and failed (an exception, a timeout, out of memory), 500 when Lambda refused
-    the invocation (throttled)."""
+    `status` is what API Gateway answers for it on a Lambda proxy integration by default: 502 when
+    the function ran and failed (an exception, a timeout, out of memory), 500 when Lambda refused
+    the invocation (throttled: the INTEGRATION_FAILURE gateway response, which a template may
+    give a status of its own)."""
 
     status = 502
 
@@ -55,8 +66,8 @@ class FunctionError(Exception):
 
 
 class Throttled(FunctionError):
-    """Every instance the function may have is busy: Lambda's 429 TooManyRequestsException,
-    which API Gateway answers with a 500."""
+    """The function's reserved concurrency is reached: Lambda's 429 TooManyRequestsException,
+    which API Gateway answers with its INTEGRATION_FAILURE gateway response (by default a 500)."""
 
     status = 500
 
@@ -75,7 +86,8 @@ class Spec:
     memory_mb: int
     timeout_s: float
     environment: dict[str, str]
-    concurrency: int
+    local_limit: int  # instances at once on this machine (TODO_LOCAL_CONCURRENCY); beyond: wait
+    reserved: int | None = None  # the template's ReservedConcurrentExecutions; beyond: Throttled
 
 
 def _memory_kb(pid: int, field: str) -> int:
@@ -95,9 +107,10 @@ def _log(message: str) -> None:
 
 
 class Instance:
-    """One worker process running one function, one invocation at a time."""
+    """One worker process running one function, one invocation at a time: forked by the template of
+    new instances when there is one (`devtools.local.zygote`), else a fresh interpreter."""
 
-    def __init__(self, spec: Spec, generation: int) -> None:
+    def __init__(self, spec: Spec, generation: int, template: Zygote | None = None) -> None:
         self.spec = spec
         self.generation = generation
         request_read, request_write = os.pipe()
@@ -111,16 +124,17 @@ class Instance:
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("PYTHONPATH", None)  # the function sees its code folder, its layers and the runtime
+        arguments = [str(spec.code_dir), spec.handler, *map(str, spec.layers)]
+        self.process: subprocess.Popen[bytes] | ForkedProcess
         try:
-            self.process = subprocess.Popen(
-                [sys.executable, str(WORKER), str(request_read), str(response_write), str(spec.code_dir),
-                 spec.handler, *map(str, spec.layers)],
+            self.process = self._fork(template, request_read, response_write, arguments, env) or subprocess.Popen(
+                [sys.executable, str(WORKER), str(request_read), str(response_write), *arguments],
                 pass_fds=(request_read, response_write),
                 cwd=spec.code_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C in a terminal reaches the server, which stops the workers
-            )  # fmt: skip
+            )
         finally:
             os.close(request_read)
             os.close(response_write)
@@ -130,6 +144,20 @@ class Instance:
         self._poll = select.poll()
         self._poll.register(response_read, select.POLLIN | select.POLLHUP)
         self.stopped = False
+        self.idle_since = time.monotonic()
+        self.runtime_modules: list[str] = []  # what it imported of the runtime's modules
+        self.learned = False  # runtime_modules changed (after the first invocation)
+
+    def _fork(
+        self, template: Zygote | None, request_read: int, response_write: int, arguments: list[str], env: dict[str, str]
+    ) -> ForkedProcess | None:
+        if template is None or not template.alive:
+            return None
+        try:
+            return template.fork(request_read, response_write, arguments, env, self.spec.code_dir)
+        except OSError as error:
+            _log(f"{self.spec.name}: no instance template ({error}): a fresh interpreter starts instead")
+            return None
 
     def _over_memory(self, field: str) -> bool:
         return _memory_kb(self.pid, field) > self.spec.memory_mb * 1024
@@ -173,6 +201,7 @@ class Instance:
             self.stop("init failed")
             error = json.loads(frame[1:])
             raise FunctionError(self.spec.name, error["errorType"], error["errorMessage"])
+        self.runtime_modules = json.loads(frame[1:]).get("modules", [])
         if self._over_memory("VmHWM"):
             raise self._out_of_memory()
         return (time.perf_counter() - started) * 1000
@@ -185,7 +214,12 @@ class Instance:
             worker.write_frame_fd(self._requests, request)
         except OSError as error:
             raise self._exited() from error
-        frame = self._wait(time.monotonic() + self.spec.timeout_s)
+        deadline = time.monotonic() + self.spec.timeout_s
+        frame = self._wait(deadline)
+        if frame is not None and frame[:1] == worker.MODULES:  # after its first invocation
+            self.runtime_modules = json.loads(frame[1:])
+            self.learned = True
+            frame = self._wait(deadline)
         if frame is None:
             self.stop(f"past its Timeout of {self.spec.timeout_s:g} s")
             raise FunctionError(
@@ -217,19 +251,33 @@ class Instance:
             self.process.wait(5)
 
 
-class Pool:
-    """The instances of one function: warm ones are reused, new ones start while all are busy."""
+class _Waiter:
+    """A request waiting for an instance: `release` hands it one (or, if that one cannot serve, the
+    right to start a new one: `instance` stays None)."""
 
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.instance: Instance | None = None
+
+
+class Pool:
+    """The instances of one function: warm ones are reused, new ones start while all are busy, up to
+    the local limit; beyond it a request waits in line (see the module's docstring)."""
+
+    def __init__(self, spec: Spec, template: Zygote | None = None) -> None:
         self.spec = spec
+        self._template = template
         self._idle: list[Instance] = []
-        self._busy = 0
+        self._busy = 0  # instances serving (or starting for) a request
+        self._waiting: deque[_Waiter] = deque()
         self._lock = threading.Lock()
         self._closed = False
 
     def acquire(self, generation: int) -> tuple[Instance, float | None]:
-        """A warm instance of this code generation, else a new one (and its init ms), else Throttled."""
+        """A warm instance of this code generation, else a new one (and its init ms), else the first
+        one another request releases; Throttled beyond the template's reserved concurrency."""
         stale: list[Instance] = []
+        waiter = None
         try:
             with self._lock:
                 while self._idle:
@@ -238,29 +286,56 @@ class Pool:
                         self._busy += 1
                         return instance, None
                     stale.append(instance)
-                if self._busy >= self.spec.concurrency:
-                    raise Throttled(self.spec.name, self.spec.concurrency)
-                self._busy += 1
+                reserved = self.spec.reserved
+                if reserved is not None and self._busy + len(self._waiting) >= reserved:
+                    raise Throttled(self.spec.name, reserved)
+                if self._busy < self.spec.local_limit:
+                    self._busy += 1
+                else:
+                    waiter = _Waiter()
+                    self._waiting.append(waiter)
         finally:
             for instance in stale:
                 instance.stop()
+        if waiter is not None:
+            waiter.ready.wait()  # the slot of a released instance is ours when this returns
+            if waiter.instance is not None:
+                return waiter.instance, None
         try:
-            instance = Instance(self.spec, generation)
+            instance = Instance(self.spec, generation, self._template)
             init_ms = instance.start()
         except BaseException:
-            with self._lock:
-                self._busy -= 1
+            self._free_slot()
             raise
         _log(f"{self.spec.name}: instance pid {instance.pid} started (init {init_ms:.0f} ms)")
+        if self._template is not None:
+            self._template.preload(instance.runtime_modules)
         return instance, init_ms
 
-    def release(self, instance: Instance, generation: int) -> None:
+    def _free_slot(self) -> None:
+        """An instance's slot is free: the first waiting request takes it (to start a new instance)."""
         with self._lock:
-            self._busy -= 1
-            if not self._closed and instance.generation == generation and instance.alive:
+            if self._waiting:
+                self._waiting.popleft().ready.set()
+            else:
+                self._busy -= 1
+
+    def release(self, instance: Instance, generation: int) -> None:
+        """The invocation ended: the instance goes to the first waiting request, else back to the idle ones."""
+        reusable = instance.generation == generation and instance.alive
+        with self._lock:
+            if reusable and not self._closed:
+                if self._waiting:
+                    waiter = self._waiting.popleft()
+                    waiter.instance = instance
+                    waiter.ready.set()
+                    return
+                self._busy -= 1
+                instance.idle_since = time.monotonic()
                 self._idle.append(instance)
                 return
         instance.stop()
+        self._free_slot()
 
     def invoke(self, event: str, generation: Callable[[], int]) -> tuple[str, float | None]:
         """The result of `event` (JSON in, JSON out) and, on a cold start, the init ms."""
@@ -268,7 +343,21 @@ class Pool:
         try:
             return instance.call(event), init_ms
         finally:
+            if instance.learned and self._template is not None:
+                instance.learned = False
+                self._template.preload(instance.runtime_modules)
             self.release(instance, generation())
+
+    def reclaim(self, idle_seconds: float) -> int:
+        """Stop the instances idle for `idle_seconds` or more, as Lambda reclaims idle environments;
+        how many."""
+        now = time.monotonic()
+        with self._lock:
+            old = [i for i in self._idle if now - i.idle_since >= idle_seconds]
+            self._idle = [i for i in self._idle if now - i.idle_since < idle_seconds]
+        for instance in old:
+            instance.stop(f"idle for {idle_seconds:g} s")
+        return len(old)
 
     def retire_idle(self) -> None:
         """Stop the idle instances (after a code change; busy ones stop when their invocation ends)."""

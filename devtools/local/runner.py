@@ -34,8 +34,12 @@ from devtools.local.environment import function_variables
 from devtools.local.instances import DEFAULT_CONCURRENCY, FunctionError, Pool, Spec, Throttled
 from devtools.local.secrets import local_secrets
 from devtools.local.template import LocalServerError, LocalTemplate
+from devtools.local.zygote import Zygote, enabled, preloaded_modules
 
 WATCHED_SUFFIXES = (".py", ".json")
+# Seconds an instance may stay idle before it is stopped (Lambda reclaims idle environments after
+# some minutes too); TODO_LOCAL_IDLE_SECONDS overrides it.
+IDLE_SECONDS = 300.0
 MODULE_PREFIX = "functions_"
 
 __all__ = ["FunctionError", "InProcessLambdaRunner", "LambdaRunner", "Throttled"]
@@ -198,6 +202,27 @@ class LambdaRunner(InProcessLambdaRunner):
         tables, secrets = template.table_names(), local_secrets(template)
         self._variables = {f.name: function_variables(f, tables, secrets) for f in template.all_functions()}
         self._environment = dict(os.environ)  # as set up for the functions (`apply_environment`)
+        self._idle_seconds = float(self._environment.get("TODO_LOCAL_IDLE_SECONDS") or IDLE_SECONDS)
+        self._closing = threading.Event()
+        threading.Thread(target=self._reclaim_idle, name="idle-instances", daemon=True).start()
+        # The template of new instances, started now so that it imports while the server starts.
+        self._template = Zygote(self._preloaded(), self._environment) if enabled(self._environment) else None
+
+    def _reclaim_idle(self) -> None:
+        """Every few seconds, stop the instances idle for TODO_LOCAL_IDLE_SECONDS."""
+        while not self._closing.wait(min(10.0, max(self._idle_seconds / 4, 0.05))):
+            with self._pools_lock:
+                pools = list(self._pools.values())
+            for pool in pools:
+                pool.reclaim(self._idle_seconds)
+
+    def _preloaded(self) -> list[str]:
+        own = set(self.layer_packages())
+        for folder in self.code_dirs():
+            own |= {
+                child.stem for child in folder.iterdir() if child.suffix == ".py" or (child / "__init__.py").exists()
+            }
+        return preloaded_modules([folder / "requirements.txt" for folder in self.layer_dirs], own)
 
     def __enter__(self) -> LambdaRunner:
         return self
@@ -206,10 +231,13 @@ class LambdaRunner(InProcessLambdaRunner):
         self.close()
 
     def close(self) -> None:
+        self._closing.set()
         with self._pools_lock:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.close()
+        if self._template is not None:
+            self._template.close()
 
     def run(self, function_identifier: str, event: Any) -> Any:
         return json.loads(self.run_json(function_identifier, json.dumps(event)))
@@ -240,7 +268,7 @@ class LambdaRunner(InProcessLambdaRunner):
         with self._pools_lock:
             pool = self._pools.get(function.name)
             if pool is None:
-                pool = self._pools[function.name] = Pool(self._spec(function))
+                pool = self._pools[function.name] = Pool(self._spec(function), self._template)
             return pool
 
     def _spec(self, function: Function) -> Spec:
@@ -263,7 +291,8 @@ class LambdaRunner(InProcessLambdaRunner):
             memory_mb=int(function.memory or 128),
             timeout_s=float(function.timeout or 3),
             environment=environment,
-            concurrency=int(reserved) if isinstance(reserved, int) else default,
+            local_limit=default,
+            reserved=int(reserved) if isinstance(reserved, int) else None,
         )
 
     def reload_if_changed(self) -> None:

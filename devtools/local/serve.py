@@ -61,10 +61,12 @@ def served(
     template: Path | None = None,
     env: dict[str, str] | None = None,
     command: list[str] | None = None,
+    stage: str | None = None,
 ) -> Iterator[Served]:
     """The local server with `keys` (tenant -> key) on a free port of 127.0.0.1, serving `template`
     (a tree copy's template.yaml; default the project's), with `env` added to its environment;
-    `command` runs it another way (`["make", "-s", "start"]`, as the docs say)."""
+    `command` runs it another way (`["make", "-s", "start"]`, as the docs say); with a `stage`, under
+    its path, as on a stage URL (`Served.url` ends with `/<stage>`)."""
     with contextlib.ExitStack() as stack:
         folder = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="todo-local-")))
         folder.mkdir(parents=True, exist_ok=True)
@@ -74,6 +76,7 @@ def served(
             **os.environ,
             **({"TODO_LOCAL_TEMPLATE": str(template)} if template else {}),
             **(env or {}),
+            **({"TODO_LOCAL_STAGE": stage} if stage else {}),
             "PORT": str(port),
             "DYNAMODB_LOCAL_DIR": str(folder),
             "TODO_LOCAL_API_KEYS": ",".join(f"{tenant}:{key}" for tenant, key in keys.items()),
@@ -90,7 +93,7 @@ def served(
                 start_new_session=True,
             )
         try:
-            url = f"http://127.0.0.1:{port}"
+            url = f"http://127.0.0.1:{port}" + (f"/{stage}" if stage else "")
             _wait_ready(url, process, log, timeout)
             yield Served(url, folder, log, process)
         finally:

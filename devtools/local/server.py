@@ -58,7 +58,8 @@ def main() -> int:
             endpoint = local.endpoint
             extra_env = {"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint, **oidc.environment(issuer.url)}
             template = os.environ.get("TODO_LOCAL_TEMPLATE") or TEMPLATE  # a tree copy's, for tests
-            gateway = build_gateway(template, endpoint, port=port, log=log, extra_env=extra_env)
+            stage = (os.environ.get("TODO_LOCAL_STAGE") or "").strip("/") or None  # e.g. dev: under /dev
+            gateway = build_gateway(template, endpoint, port=port, log=log, extra_env=extra_env, stage=stage)
             gateway.storage_available = local.available.is_set
             pollers.callback(gateway.runner.close)  # the functions' instances stop with the server
             store.provision_keys(endpoint, pairs)
@@ -73,7 +74,7 @@ def main() -> int:
             server = make_server(
                 host, port, gateway.app, threaded=True, request_handler=request_handler(client_timeout())
             )
-            url = f"http://{host}:{port}"
+            url = f"http://{host}:{port}" + (f"/{stage}" if stage else "")
             # Keys are secrets: the banner names the tenants, and shows only the docs' demo key.
             demo = [k for t, k in pairs if f"{t}:{k}" == store.DEFAULT_KEYS]
             key = demo[0] if demo else "<a key of TODO_LOCAL_API_KEYS>"

@@ -8,8 +8,9 @@
                     Gateway, declared in tests/e2e/sam_cli.py, are expected (see there)
 
 Without TODO_API_URL a session fixture starts `make start`'s server (devtools.local.serve) with two
-fresh tenants and stops it at the end. Tests create their own todos with unique titles, never
-rely on what a deployed table already holds, and delete what they created.
+fresh tenants, under a stage's path (`/dev`, as a deployed stage's URL has it, so that a test
+assuming the host's root fails here first), and stops it at the end. Tests create their own todos
+with unique titles, never rely on what a deployed table already holds, and delete what they created.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def target() -> Iterator[Target]:
     from devtools.local.serve import served
 
     keys = {"e2e-a": f"e2e-a-{secrets.token_hex(16)}", "e2e-b": f"e2e-b-{secrets.token_hex(16)}"}
-    with served(keys) as server:
+    with served(keys, stage="dev") as server:
         issuer = server.data_dir / "oidc"  # the server's own issuer, as `make token` finds it
         token = oidc.issue(oidc.issuer_url(issuer), f"e2e-{secrets.token_hex(4)}", folder=issuer)
         yield Target(server.url, keys["e2e-a"], keys["e2e-b"], local=True, token=token)

@@ -1,6 +1,7 @@
 """POST, GET, PUT, PATCH and DELETE /todos over HTTP: statuses, bodies and headers."""
 
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -13,7 +14,8 @@ def test_create_is_201_with_the_todo_and_its_location(api: Api) -> None:
     assert response.status_code == 201, response.text
     todo = json_body(response)
     assert_todo(todo)
-    assert response.headers["Location"] == f"/todos/{todo['id']}"
+    # The path under the base URL (API.md): `/dev/todos/<id>` on a stage URL, `/todos/<id>` at a root.
+    assert response.headers["Location"] == f"{urlsplit(api.base_url).path.rstrip('/')}/todos/{todo['id']}"
     assert (todo["title"], todo["completed"], todo["version"]) == (title, False, 1)
     assert todo["created_at"] == todo["updated_at"]
 

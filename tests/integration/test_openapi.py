@@ -89,6 +89,7 @@ def test_response_headers_are_documented():
                 if status in {"409", "429", "503"}:
                     assert own == {"Retry-After"}, (method, path, status)
             assert "429" in op["responses"], (method, path)  # the stage's throttle applies to every route
+            assert "503" in op["responses"], (method, path)  # and so does a throttled function
 
 
 def test_every_operation_is_described_and_tagged_with_a_declared_tag():

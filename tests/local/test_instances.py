@@ -30,11 +30,13 @@ from tests.local.conftest import ROOT, Local, local_api
 PROBE = """
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 ROOM = Path({room!r})
 _served = []  # a module global: what this instance served
+PRELOADED = sorted(name for name in ("boto3", "pydantic", "tests") if name in sys.modules)  # before this import
 
 
 def lambda_handler(event, context):
@@ -51,6 +53,10 @@ def lambda_handler(event, context):
         (ROOM / "inside").touch()
         while not (ROOM / "gate").exists():
             time.sleep(0.01)
+    elif mode == "hold":  # say so (one file per invocation), then wait for the gate file
+        (ROOM / f"held-{{os.getpid()}}-{{len(_served)}}").touch()
+        while not (ROOM / "gate").exists():
+            time.sleep(0.01)
     elif mode == "sleep":
         time.sleep(float(query["s"]))
     elif mode == "alloc":
@@ -59,10 +65,14 @@ def lambda_handler(event, context):
         del hold
     body = {{"pid": os.getpid(), "served": len(_served), "met": len(list(ROOM.iterdir())), "started": started,
              "ended": time.time(), "function": context.function_name, "env": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
-             "table": os.environ.get("TABLE_NAME"), "idempotency": os.environ.get("IDEMPOTENCY_TABLE_NAME")}}
+             "table": os.environ.get("TABLE_NAME"), "idempotency": os.environ.get("IDEMPOTENCY_TABLE_NAME"),
+             "preloaded": PRELOADED, "sid": os.getsid(0), "cwd": os.getcwd(), "parent": os.getppid()}}
     return {{"statusCode": 200, "headers": {{"Content-Type": "application/json"}}, "body": json.dumps(body)}}
 """
 
+# The probe's functions and the limits the copied template gives them; this machine's limit
+# (TODO_LOCAL_CONCURRENCY) is 2 instances a function.
+LOCAL_LIMIT = 2
 # The probe's functions and the limits the copied template gives them.
 LIMITS = {
     "functions/docs/": "      Timeout: 30\n",
@@ -104,14 +114,16 @@ def tree(tmp_path_factory: pytest.TempPathFactory, room: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def probed(tree: Path, ddb: dynamodb.DynamoDBLocal) -> Iterator[tuple[Local, str]]:
-    with local_api(tree / "template.yaml", ddb) as api:
-        server = make_server("127.0.0.1", 0, api.app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield api, f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TODO_LOCAL_CONCURRENCY", str(LOCAL_LIMIT))  # read when the runner starts
+        with local_api(tree / "template.yaml", ddb) as api:
+            server = make_server("127.0.0.1", 0, api.app, threaded=True)
+            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            thread.start()
+            try:
+                yield api, f"http://127.0.0.1:{server.server_port}"
+            finally:
+                server.shutdown()
 
 
 def call(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -184,9 +196,46 @@ def test_a_warm_instance_is_reused_and_knows_its_function(probed: tuple[Local, s
     assert body["idempotency"] is None  # IDEMPOTENCY_TABLE_NAME is CreateTodoFunction's
 
 
-def test_beyond_the_concurrency_limit_a_request_is_throttled(probed: tuple[Local, str], room: Path) -> None:
+def test_an_instance_is_forked_from_a_template_that_loaded_only_the_runtime(probed: tuple[Local, str]) -> None:
+    """The probe imports nothing of the SDK or pydantic, yet they are loaded when its module runs:
+    the instance was forked from the template of new instances, which imported the runtime's modules
+    (never the project's: `tests` is not there). It is still a process and session of its own, in
+    its code folder, whose parent is the template, not the server."""
+    api, url = probed
+    status, body = call(url + "/?mode=info")
+    assert status == 200
+    assert body["preloaded"] == ["boto3", "pydantic"]
+    assert body["sid"] == body["pid"] != os.getpid()
+    assert body["parent"] != os.getpid()
+    assert body["cwd"].endswith("functions/docs")
+    template = api.gateway.runner._template
+    assert template is not None
+    assert body["parent"] == template.process.pid
+
+
+def test_an_idle_instance_is_reclaimed_and_the_next_request_starts_a_new_one(probed: tuple[Local, str]) -> None:
+    """As Lambda reclaims idle environments: the pool stops the instances idle for the given time
+    (the server does it every few seconds for TODO_LOCAL_IDLE_SECONDS); the next request is cold."""
+    api, url = probed
+    status, before = call(url + "/?mode=info")
+    assert status == 200
+    pool = api.gateway.runner.pool(api.gateway.runner.get_function("DocsFunction"))
+    assert pool.reclaim(3600) == 0  # not idle that long
+    assert pool.reclaim(0) >= 1
+    status, after = call(url + "/?mode=info")
+    assert status == 200
+    assert after["pid"] != before["pid"]
+    assert after["served"] == 1
+    assert " cold " in api.log[-1]
+    assert not Path(f"/proc/{before['pid']}").exists() or _zombie(before["pid"])
+
+
+def test_beyond_its_reserved_concurrency_a_request_is_throttled_with_retry_after(
+    probed: tuple[Local, str], room: Path
+) -> None:
     """ListActivityFunction has ReservedConcurrentExecutions 1: while its one instance is busy,
-    another request is refused at once, as API Gateway answers a throttled Lambda (500)."""
+    another request is refused at once, with the template's INTEGRATION_FAILURE gateway response
+    (what API Gateway answers for a throttled Lambda): 503, Retry-After and the contract's body."""
     api, url = probed
     headers = api.headers(next(iter(api.keys)))
     results: list[Any] = []
@@ -194,14 +243,41 @@ def test_beyond_the_concurrency_limit_a_request_is_throttled(probed: tuple[Local
     blocked.start()
     try:
         wait_for((room / "inside").exists, "the first request inside the handler")
-        status, body = call(url + "/activity?mode=info", headers)
-        assert (status, body) == (500, {"error": "Internal server error"})
-        assert lines_of(api, "GET /activity?mode=info 500 ListActivityFunction"), api.log
+        request = urllib.request.Request(url + "/activity?mode=info", headers=headers)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=120)  # loopback
+        assert refused.value.code == 503
+        assert refused.value.headers["Retry-After"] == "1"
+        assert refused.value.headers["Content-Type"] == "application/json"
+        assert refused.value.headers["Access-Control-Expose-Headers"] == "ETag, Location, Retry-After"
+        assert json.loads(refused.value.read()) == {"error": "Service is busy, retry later"}
+        assert lines_of(api, "GET /activity?mode=info 503 ListActivityFunction"), api.log
     finally:
         (room / "gate").touch()
         blocked.join(120)
     assert results[0][0] == 200
     assert call(url + "/activity?mode=info", headers)[0] == 200  # the instance is free again
+
+
+def test_beyond_the_local_limit_a_request_waits_for_a_free_instance(probed: tuple[Local, str], room: Path) -> None:
+    """DocsFunction has no reserved concurrency, so on the stage it scales: here, past this machine's
+    limit of LOCAL_LIMIT instances, a request waits until one is free and is then served by it: no
+    error, and no instance beyond the limit."""
+    _api, url = probed
+    results: list[Any] = []
+    burst = LOCAL_LIMIT + 2
+    threads = [threading.Thread(target=lambda: results.append(call(url + "/?mode=hold"))) for _ in range(burst)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for(lambda: len(list(room.glob("held-*"))) >= LOCAL_LIMIT, "the limit's invocations inside the handler")
+    finally:
+        (room / "gate").touch()
+        for thread in threads:
+            thread.join(120)
+    assert [status for status, _ in results] == [200] * burst, results
+    assert len({body["pid"] for _, body in results}) == LOCAL_LIMIT  # the waiting ones ran in those instances
+    assert len(list(room.glob("held-*"))) == burst
 
 
 def test_past_its_timeout_a_function_is_stopped_and_its_instance_replaced(probed: tuple[Local, str]) -> None:

@@ -104,7 +104,9 @@ def test_the_documented_errors_of_a_route():
     assert sorted(responses) == [400, 401, 403, 404, 412, 429, 503]
     assert responses[404]["description"] == "Todo not found, or owned by another tenant"
     assert responses[412]["description"] == "If-Match does not match the current version"
-    assert responses[503]["description"] == "Storage throttled or unavailable; retry after Retry-After seconds"
+    assert responses[503]["description"] == (
+        "Busy: storage throttled or unavailable, or the function's concurrency reached; retry after Retry-After seconds"
+    )
     for code, response in responses.items():
         assert response["content"] == {"application/json": {"model": ErrorBody}}
         assert ("headers" in response) is (code in (429, 503))
@@ -113,12 +115,15 @@ def test_the_documented_errors_of_a_route():
     assert "headers" in error_responses(409)[409]
 
 
-def test_the_public_routes_document_only_the_throttle():
+def test_the_public_routes_document_only_the_throttles():
+    """The stage's throttle (429) and a throttled function (503, the INTEGRATION_FAILURE response)."""
     responses = public_responses()
-    assert list(responses) == [429]
-    assert responses[429]["content"] == {"application/json": {"model": ErrorBody}}
-    assert responses[429]["headers"]["Retry-After"]["description"] == "Seconds to wait before retrying"
+    assert list(responses) == [429, 503]
+    for response in responses.values():
+        assert response["content"] == {"application/json": {"model": ErrorBody}}
+        assert response["headers"]["Retry-After"]["description"] == "Seconds to wait before retrying"
     assert responses[429]["description"].startswith("Throttled, or the key's daily quota is spent")
+    assert responses[503]["description"] == "The function's concurrency reached; see Retry-After"
 
 
 def request(method="POST", body=None, content_type="application/json", *, encoded=False, multi=None):

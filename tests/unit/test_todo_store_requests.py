@@ -40,7 +40,8 @@ NOW = 1_800_000_000
 def ddb(stubbed, monkeypatch):
     monkeypatch.setattr(todo_store, "time", SimpleNamespace(time=lambda: NOW + 0.75))
     client, stubber = stubbed("dynamodb")
-    return DynamoDBTodoStore(client, "todos", "claims", 3600), stubber
+    # The clock of an update made again: earlier than the stored times of the tests below.
+    return DynamoDBTodoStore(client, "todos", "claims", 3600, clock=lambda: "2026-11-27T10:16:00.000Z"), stubber
 
 
 def test_an_idempotent_create_puts_the_todo_and_the_keys_claim_in_one_transaction(ddb):
@@ -208,7 +209,9 @@ def test_an_update_is_one_conditional_call_carrying_its_request_token(ddb, token
         "TableName": "todos",
         "Key": KEY,
         "UpdateExpression": "SET #u = :u, #v = #v + :one, #r = :r, #c = :c, LSI1SK = :lsi",
-        "ConditionExpression": "attribute_exists(PK) AND (attribute_not_exists(#r) OR #r <> :r) AND #v IN (:e0)",
+        "ConditionExpression": (
+            "attribute_exists(PK) AND (attribute_not_exists(#r) OR #r <> :r) AND #u <= :u AND #v IN (:e0)"
+        ),
         "ExpressionAttributeNames": {"#v": "version", "#u": "updated_at", "#r": "request", "#c": "completed"},
         "ExpressionAttributeValues": {
             ":one": {"N": "1"},
@@ -224,6 +227,107 @@ def test_an_update_is_one_conditional_call_carrying_its_request_token(ddb, token
     stubber.add_response("update_item", {"Attributes": updated}, request)
     new = store.update("acme", TODO_ID, {"completed": True}, "2026-11-27T10:16:00.456Z", frozenset({1}))
     assert (new.completed, new.version) == (True, 2)
+
+
+def update_request(token, updated_at, expected=None):
+    request = {
+        "TableName": "todos",
+        "Key": KEY,
+        "UpdateExpression": "SET #u = :u, #v = #v + :one, #r = :r, #t = :t",
+        "ConditionExpression": "attribute_exists(PK) AND (attribute_not_exists(#r) OR #r <> :r) AND #u <= :u",
+        "ExpressionAttributeNames": {"#v": "version", "#u": "updated_at", "#r": "request", "#t": "title"},
+        "ExpressionAttributeValues": {
+            ":one": {"N": "1"},
+            ":u": {"S": updated_at},
+            ":r": {"S": token},
+            ":t": {"S": "Write"},
+        },
+        "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if expected is not None:
+        request["ConditionExpression"] += " AND #v IN (:e0)"
+        request["ExpressionAttributeValues"][":e0"] = {"N": str(expected)}
+    return request
+
+
+def stored(updated_at, version, request="another-call"):
+    return {
+        **KEY,
+        "id": {"S": TODO_ID},
+        "title": {"S": "Read"},
+        "completed": {"BOOL": False},
+        "created_at": {"S": "2026-11-27T10:15:00.123Z"},
+        "updated_at": {"S": updated_at},
+        "version": {"N": str(version)},
+        "request": {"S": request},
+    }
+
+
+def condition_failed(stubber, item, request=None):
+    stubber.add_client_error(
+        "update_item",
+        "ConditionalCheckFailedException",
+        http_status_code=400,
+        modeled_fields={"Item": item},
+        expected_params=request,
+    )
+
+
+@pytest.mark.parametrize("expected", [None, 3])
+def test_an_update_stamped_before_the_stored_change_is_made_again_at_the_stored_time(ddb, token, expected):
+    """Its writer took the time before another update committed (or its clock is behind): the todo's
+    updated_at never goes backward, so its changes sort in version order in the activity feed."""
+    store, stubber = ddb
+    first = update_request(token, "2026-11-27T10:16:00.400Z", expected)
+    condition_failed(stubber, stored("2026-11-27T10:16:00.500Z", 3), first)
+    later = {**stored("2026-11-27T10:16:00.500Z", 4, token), "title": {"S": "Write"}}
+    stubber.add_response(
+        "update_item", {"Attributes": later}, update_request(token, "2026-11-27T10:16:00.500Z", expected)
+    )
+    versions = None if expected is None else frozenset({expected})
+    new = store.update("acme", TODO_ID, {"title": "Write"}, "2026-11-27T10:16:00.400Z", versions)
+    assert (new.title, new.version, new.updated_at) == ("Write", 4, "2026-11-27T10:16:00.500Z")
+    stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("item", "expected", "outcome"),
+    [
+        (None, None, TodoNotFound),
+        (stored("2026-11-27T10:16:00.500Z", 4), frozenset({3}), VersionConflict),  # a version, not the time
+        (stored("2026-11-27T10:16:00.300Z", 3), frozenset({3}), VersionConflict),  # not the time either
+    ],
+)
+def test_an_update_failing_on_anything_but_the_time_is_not_made_again(ddb, token, item, expected, outcome):
+    store, stubber = ddb
+    condition_failed(stubber, item or {})
+    with pytest.raises(outcome):
+        store.update("acme", TODO_ID, {"title": "Write"}, "2026-11-27T10:16:00.400Z", expected)
+    stubber.assert_no_pending_responses()
+
+
+def test_an_update_made_again_takes_the_writers_clock_when_it_is_later_than_the_stored_time(stubbed, token):
+    """Under contention: what committed meanwhile took its time before now, so now goes after it."""
+    client, stubber = stubbed("dynamodb")
+    store = DynamoDBTodoStore(client, "todos", "claims", 3600, clock=lambda: "2026-11-27T10:16:00.900Z")
+    first = update_request(token, "2026-11-27T10:16:00.400Z")
+    condition_failed(stubber, stored("2026-11-27T10:16:00.500Z", 3), first)
+    later = {**stored("2026-11-27T10:16:00.900Z", 4, token), "title": {"S": "Write"}}
+    stubber.add_response("update_item", {"Attributes": later}, update_request(token, "2026-11-27T10:16:00.900Z"))
+    new = store.update("acme", TODO_ID, {"title": "Write"}, "2026-11-27T10:16:00.400Z", None)
+    assert (new.version, new.updated_at) == (4, "2026-11-27T10:16:00.900Z")
+    stubber.assert_no_pending_responses()
+
+
+def test_an_update_that_keeps_meeting_later_changes_gives_up_as_busy(ddb, token, monkeypatch):
+    store, stubber = ddb
+    monkeypatch.setattr(todo_store, "CLOCK_ATTEMPTS", 3)
+    for attempt in range(3):
+        condition_failed(stubber, stored(f"2026-11-27T10:16:00.50{attempt}Z", 3 + attempt))
+    with pytest.raises(StoreUnavailable):
+        store.update("acme", TODO_ID, {"title": "Write"}, "2026-11-27T10:16:00.400Z", None)
+    stubber.assert_no_pending_responses()
 
 
 def delete_request(token):

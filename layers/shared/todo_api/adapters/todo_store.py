@@ -3,6 +3,12 @@
 Every operation is one call: conditional writes report the item they failed on
 (`ReturnValuesOnConditionCheckFailure`), so 404 and 412 need no extra read.
 
+A todo's `updated_at` never goes backward, so that its changes sort in version order (the activity
+feed's event ids begin with it): an update whose time is earlier than the stored one (its writer
+took the time before another writer's update committed, or its clock is behind) fails its
+condition and is made again at the stored time, or the writer's clock now if later (equal times
+sort by version); only that case costs a second call.
+
 botocore retries a call whose answer was lost (a timeout, a reset), so every write recognises its
 own earlier attempt: a create meets its identical item, an update its request token (the item's
 `request` attribute, new per call), and the transactions carry botocore's `ClientRequestToken`.
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -41,6 +48,7 @@ from todo_api.adapters.dynamodb import (
     todo_key,
     todo_sk,
 )
+from todo_api.domain.clock import now
 from todo_api.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
@@ -104,6 +112,21 @@ def tombstone_sk(todo_id: str) -> str:
     return f"DELETED#{todo_id}"
 
 
+# Updates made again at the stored time before giving up (StoreUnavailable, retryable): each one
+# means another writer committed in between, so this bounds only a pathological contention.
+CLOCK_ATTEMPTS = 32
+
+
+def _stored_time(current: Item | None, expected: Versions, updated_at: str) -> str | None:
+    """The stored `updated_at` when it, not a version or a missing todo, failed the update's condition."""
+    if current is None or "updated_at" not in current:
+        return None
+    if expected is not None and int(current["version"]["N"]) not in expected:
+        return None
+    stored = string(current, "updated_at")
+    return stored if stored > updated_at else None
+
+
 # Cancellation reasons of a transaction that mean "busy, retry later" (botocore does not retry them).
 _BUSY_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 
@@ -115,8 +138,10 @@ class DynamoDBTodoStore:
         table_name: str,
         idempotency_table: str | None = None,
         idempotency_ttl_seconds: int = 86400,
+        clock: Callable[[], str] = now,
     ) -> None:
         self._client = client
+        self._clock = clock  # the time of an update made again (see `update`)
         self._table = table_name
         self._claims = idempotency_table
         self._claim_ttl = idempotency_ttl_seconds
@@ -229,28 +254,39 @@ class DynamoDBTodoStore:
             values[":c"] = {"BOOL": changes["completed"]}
             values[":lsi"] = s(completed_sk(changes["completed"], todo_id))
             sets += ["#c = :c", "LSI1SK = :lsi"]
-        # Not our own earlier attempt (a retry whose first attempt landed already holds our token).
-        condition = "attribute_exists(PK) AND (attribute_not_exists(#r) OR #r <> :r)"
+        # Not our own earlier attempt (a retry whose first attempt landed already holds our token),
+        # and never back in time (fixed-width RFC 3339 UTC strings compare as their times do).
+        condition = "attribute_exists(PK) AND (attribute_not_exists(#r) OR #r <> :r) AND #u <= :u"
         if expected is not None:
             condition += " AND " + _version_in(expected, values)
-        try:
-            with STORE_ERRORS:
-                result = self._client.update_item(
-                    TableName=self._table,
-                    Key=todo_key(tenant, todo_id),
-                    UpdateExpression="SET " + ", ".join(sets),
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
-                    ReturnValues="ALL_NEW",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-        except ClientError as error:
-            current = failure_item(error) if is_condition_failure(error) else None
-            if current is not None and current.get("request") == s(token):
-                return from_item(current)  # botocore's retry met the update its first attempt made
-            raise _condition_error(error) from error
-        return from_item(result["Attributes"])
+        for _ in range(CLOCK_ATTEMPTS):
+            values[":u"] = s(updated_at)
+            try:
+                with STORE_ERRORS:
+                    result = self._client.update_item(
+                        TableName=self._table,
+                        Key=todo_key(tenant, todo_id),
+                        UpdateExpression="SET " + ", ".join(sets),
+                        ConditionExpression=condition,
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues=values,
+                        ReturnValues="ALL_NEW",
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    )
+            except ClientError as error:
+                current = failure_item(error) if is_condition_failure(error) else None
+                if current is not None and current.get("request") == s(token):
+                    return from_item(current)  # botocore's retry met the update its first attempt made
+                later = _stored_time(current, expected, updated_at)
+                if later is None:
+                    raise _condition_error(error) from error
+                # Overtaken by a later-stamped change: take its time, or this writer's clock now if that
+                # is later still (what committed meanwhile took its time before now), so that under
+                # contention the next attempt is not overtaken again by changes already in flight.
+                updated_at = max(later, self._clock())
+                continue
+            return from_item(result["Attributes"])
+        raise StoreUnavailable()
 
     def delete(self, tenant: str, todo_id: str, expected: Versions, deleted_at: str) -> None:
         delete: DeleteTypeDef = {

@@ -13,7 +13,10 @@ A change of one todo becomes one event:
 An event's id is derived from the change alone (change time, todo id, version, and a suffix for
 deletes), so a redelivered change yields the same id: storing it again is a no-op, and event bus
 subscribers can drop repeats by `detail.id` (publishing is at least once). Ids sort by change time,
-so the feed lists newest first.
+then version, so the feed lists newest first. The change time of an update is the todo's
+`updated_at`, which the todo store never lets go backward (`TodoStore.update`): a todo's events are
+in commit (version) order whatever the writers' clocks did, and the feed is newest first across
+todos within the precision of the writers' clocks.
 """
 
 import re

@@ -37,7 +37,10 @@ class TodoStore(Protocol):
     def update(
         self, tenant: str, todo_id: str, changes: dict[str, Any], updated_at: str, expected: "Versions"
     ) -> "Todo":
-        """Apply the changes and bump the version, in one atomic step, if the version is expected."""
+        """Apply the changes and bump the version, in one atomic step, if the version is expected.
+
+        The todo's `updated_at` becomes `updated_at`, or stays the stored one where that is later:
+        it never goes backward, so a todo's versions and change times sort alike."""
 
     def delete(self, tenant: str, todo_id: str, expected: "Versions", deleted_at: str) -> None:
         """Delete the todo if its version is expected, remembering when (see `Tombstones`)."""

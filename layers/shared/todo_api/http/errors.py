@@ -60,7 +60,9 @@ _DESCRIPTIONS = {
     415: "The body is not declared as `application/json` in UTF-8 (no charset, or `charset=utf-8`)",
     422: "Idempotency-Key reused with a different body",
     429: "Throttled, or the key's daily quota is spent (deployed stage only); see Retry-After",
-    503: "Storage throttled or unavailable; retry after Retry-After seconds",
+    503: (
+        "Busy: storage throttled or unavailable, or the function's concurrency reached; retry after Retry-After seconds"
+    ),
 }
 
 
@@ -116,11 +118,15 @@ def error_responses(*statuses: int) -> "dict[int, OpenAPIResponse]":
 
 
 def public_responses() -> "dict[int, OpenAPIResponse]":
-    """The errors a route without a key can meet: the stage's throttle (429) only."""
+    """The errors a route without a key can meet: the stage's throttle (429) and a throttled function (503)."""
     return {
-        429: {
-            "description": _DESCRIPTIONS[429],
+        code: {
+            "description": description,
             "content": {"application/json": {"model": ErrorBody}},
             "headers": dict(RETRY_AFTER_HEADER),
         }
+        for code, description in (
+            (429, _DESCRIPTIONS[429]),
+            (503, "The function's concurrency reached; see Retry-After"),
+        )
     }
