@@ -27,7 +27,7 @@ def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run(monkeypatch: pytest.MonkeyPatch, value: float, *args: str) -> None:
-    monkeypatch.setattr(bench.measure, "run_all", lambda quick: figures(value))
+    monkeypatch.setattr(bench.measure, "run_all", lambda quick, only: figures(value))
     bench.main(list(args))
 
 
@@ -62,3 +62,9 @@ def test_a_quick_run_publishes_only_where_no_full_run_has(outputs, monkeypatch):
     published = json.loads(outputs.read_text())
     assert published["quick"] is False
     assert published["figures"][0]["value"] == 1.2
+
+
+def test_a_run_of_some_sections_never_replaces_the_published_figures(outputs, monkeypatch):
+    run(monkeypatch, 1.2)
+    run(monkeypatch, 1.4, "--only", "local")
+    assert json.loads(outputs.read_text())["figures"][0]["value"] == 1.2
