@@ -64,6 +64,11 @@ class Throttled(FunctionError):
         super().__init__(function, "TooManyRequestsException", f"Rate Exceeded. (concurrency limit {limit})")
 
 
+# Told of each invocation once it ended: the function, its instance (None when throttled or its
+# init failed), init ms on a cold start, its start (perf_counter), and its error if it failed.
+Observer = Callable[["Spec", "Instance | None", "float | None", float, "FunctionError | None"], None]
+
+
 @dataclass(frozen=True)
 class Spec:
     """What an instance of a function needs to start."""
@@ -130,6 +135,7 @@ class Instance:
         self._poll = select.poll()
         self._poll.register(response_read, select.POLLIN | select.POLLHUP)
         self.stopped = False
+        self.peak_kb = 0  # VmHWM after init and after each invocation (0 where /proc is missing)
 
     def _over_memory(self, field: str) -> bool:
         return _memory_kb(self.pid, field) > self.spec.memory_mb * 1024
@@ -173,7 +179,8 @@ class Instance:
             self.stop("init failed")
             error = json.loads(frame[1:])
             raise FunctionError(self.spec.name, error["errorType"], error["errorMessage"])
-        if self._over_memory("VmHWM"):
+        self.peak_kb = _memory_kb(self.pid, "VmHWM")
+        if self.peak_kb > self.spec.memory_mb * 1024:
             raise self._out_of_memory()
         return (time.perf_counter() - started) * 1000
 
@@ -191,7 +198,8 @@ class Instance:
             raise FunctionError(
                 self.spec.name, "Sandbox.Timedout", f"Task timed out after {self.spec.timeout_s:.2f} seconds"
             )
-        if self._over_memory("VmHWM"):  # a peak between two readings, or a fast one
+        self.peak_kb = _memory_kb(self.pid, "VmHWM")  # a peak between two readings, or a fast one
+        if self.peak_kb > self.spec.memory_mb * 1024:
             raise self._out_of_memory()
         if frame[:1] == worker.RESULT:
             return frame[1:].decode("utf-8")
@@ -226,6 +234,7 @@ class Pool:
         self._busy = 0
         self._lock = threading.Lock()
         self._closed = False
+        self.observer: Observer | None = None  # told of every invocation (the local console)
 
     def acquire(self, generation: int) -> tuple[Instance, float | None]:
         """A warm instance of this code generation, else a new one (and its init ms), else Throttled."""
@@ -264,11 +273,19 @@ class Pool:
 
     def invoke(self, event: str, generation: Callable[[], int]) -> tuple[str, float | None]:
         """The result of `event` (JSON in, JSON out) and, on a cold start, the init ms."""
-        instance, init_ms = self.acquire(generation())
+        started, instance, init_ms, error = time.perf_counter(), None, None, None
         try:
-            return instance.call(event), init_ms
+            instance, init_ms = self.acquire(generation())
+            try:
+                return instance.call(event), init_ms
+            finally:
+                self.release(instance, generation())
+        except FunctionError as failure:
+            error = failure
+            raise
         finally:
-            self.release(instance, generation())
+            if self.observer is not None:
+                self.observer(self.spec, instance, init_ms, started, error)
 
     def retire_idle(self) -> None:
         """Stop the idle instances (after a code change; busy ones stop when their invocation ends)."""

@@ -31,7 +31,7 @@ from samcli.local.lambdafn.exceptions import FunctionNotFound
 from devtools.loader import load_module
 from devtools.local.context import LambdaContext
 from devtools.local.environment import function_variables
-from devtools.local.instances import DEFAULT_CONCURRENCY, FunctionError, Pool, Spec, Throttled
+from devtools.local.instances import DEFAULT_CONCURRENCY, FunctionError, Observer, Pool, Spec, Throttled
 from devtools.local.template import LocalServerError, LocalTemplate
 
 WATCHED_SUFFIXES = (".py", ".json")
@@ -197,6 +197,7 @@ class LambdaRunner(InProcessLambdaRunner):
         tables = template.table_names()
         self._variables = {f.name: function_variables(f, tables) for f in template.all_functions()}
         self._environment = dict(os.environ)  # as set up for the functions (`apply_environment`)
+        self.observer: Observer | None = None  # each pool's (the local console)
 
     def __enter__(self) -> LambdaRunner:
         return self
@@ -240,6 +241,7 @@ class LambdaRunner(InProcessLambdaRunner):
             pool = self._pools.get(function.name)
             if pool is None:
                 pool = self._pools[function.name] = Pool(self._spec(function))
+                pool.observer = self.observer
             return pool
 
     def _spec(self, function: Function) -> Spec:
