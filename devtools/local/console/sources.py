@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 TAIL_BYTES = 512 * 1024  # of a JSON-lines file, read from its end
 TAIL_LINES = 100
 PAGE_SIZE = 25
+SCAN_ROUNDS = 40  # of PAGE_SIZE items read by a filtered scan for one page, at most
 
 
 def tail_jsonl(path: Path, lines: int = TAIL_LINES, limit: int = TAIL_BYTES) -> list[Any]:
@@ -178,11 +179,17 @@ class Sources:
         request["Limit"] = PAGE_SIZE
         if token:
             request["ExclusiveStartKey"] = json.loads(base64.urlsafe_b64decode(token.encode()))
-        result = call(**request)
-        last = result.get("LastEvaluatedKey")
+        items: list[dict[str, Any]] = []
+        for _ in range(SCAN_ROUNDS):  # a filtered scan reads on until a page is full (or the table ends)
+            result = call(**request)
+            items += result.get("Items", [])
+            last = result.get("LastEvaluatedKey")
+            if last is None or len(items) >= PAGE_SIZE or kind in ("todos", "activity"):
+                break
+            request["ExclusiveStartKey"] = last
         return {
             "tenant": tenant,
             "kind": kind,
-            "items": [_plain(item) for item in result.get("Items", [])],
+            "items": [_plain(item) for item in items],
             "next": base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None,
         }

@@ -174,6 +174,7 @@ async function refreshUsage() {
   document.getElementById("usage-rows").replaceChildren(...usage.table.map((row) => el("tr", {},
     el("td", {}, row.tenant), el("td", {}, row.method), el("td", {}, row.route), el("td", {}, row.requests),
     el("td", {className: row.errors ? "error" : ""}, row.errors), el("td", {}, row.p50_ms), el("td", {}, row.p99_ms))));
+  window.consoleCharts = charts;  // for a look at the drawn data (the browser test)
   document.getElementById("usage").dataset.drawn = String(tenants.length);
 }
 
