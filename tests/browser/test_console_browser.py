@@ -152,6 +152,16 @@ def test_a_request_shows_live_with_its_function_and_cold_or_warm_mark(
     cold_row = page.locator("#request-rows tr", has_text=missing).last
     assert re.search(r"cold \(init \d+\.\d ms\)", cold_row.inner_text())
     assert re.search(r"pid \d+", cold_row.inner_text())
+    if Path("/proc/self/status").exists():  # peak memory against the template's MemorySize (Linux)
+        assert re.fullmatch(r"\d+(\.\d)? / 512 MB", cold_row.locator("td").nth(10).inner_text())
+    # The function's own figures: both invocations, one cold start, its instance warm now.
+    open_tab(page, "functions")
+    function = page.locator("#function-rows tr[data-function=GetTodoFunction] td")
+    page.wait_for_function(
+        "() => document.querySelector('#function-rows tr[data-function=GetTodoFunction]') !== null", timeout=WAIT_MS
+    )
+    figures = function.all_inner_texts()
+    assert figures[1:4] == ["1 / 0 / 1", "2", "1"]
 
 
 def test_a_poisoned_stream_record_shows_in_the_dead_letters(page: Any, server: Served) -> None:
@@ -259,8 +269,12 @@ def test_no_key_or_token_is_visible_anywhere(page: Any, server: Served, keys: di
     page.locator("#request-rows tr", has_text="?api_key=").first.wait_for(timeout=WAIT_MS)
     rows = page.locator("#request-rows tr")
     for index in range(rows.count()):
-        rows.nth(index).click()
-        page.locator("#detail-event").wait_for()
+        row = rows.nth(index)
+        seq = row.get_attribute("data-seq")
+        row.click()
+        page.wait_for_function(
+            "(seq) => document.getElementById('request-detail').dataset.seq === seq", arg=seq, timeout=WAIT_MS
+        )
         seen.append(page.locator("#request-detail").inner_text())
     seen.append(page.content())
     for tab in ("functions", "events", "usage", "data"):

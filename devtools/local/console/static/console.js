@@ -49,7 +49,7 @@ async function pollRequests() {
     lastSeq = Math.max(lastSeq, r.seq);
     const i = r.invocation;
     const row = el("tr", {className: "clickable", "data-seq": r.seq, "data-function": r.function},
-      el("td", {}, time(r.time)), el("td", {}, r.method), el("td", {}, r.path),
+      el("td", {}, time(r.time)), el("td", {}, r.method), el("td", {className: "wrap"}, r.path),
       el("td", {className: r.status >= 400 ? "error" : ""}, r.status), el("td", {}, r.tenant || "-"),
       el("td", {}, ms(r.ms)), el("td", {}, r.function),
       el("td", {}, i && i.pid ? "pid " + i.pid : "-"), startCell(i),
@@ -71,6 +71,7 @@ async function showRequest(seq, row) {
     el("div", {}, el("h2", {}, "Response"), el("pre", {id: "detail-response"}, JSON.stringify(detail.response, null, 2)),
       el("h2", {}, "Invocations"), el("pre", {}, JSON.stringify(detail.request.invocations, null, 2))));
   box.hidden = false;
+  box.dataset.seq = String(seq);  // which request it shows
 }
 
 // -- functions
@@ -138,7 +139,7 @@ async function refreshEvents() {
   document.getElementById("published").replaceChildren(...(published.length ? [el("table", {},
     el("thead", {}, el("tr", {}, el("th", {}, "time"), el("th", {}, "source"), el("th", {}, "detail-type"), el("th", {}, "detail"))),
     el("tbody", {}, ...published.slice().reverse().map((e) => el("tr", {}, el("td", {}, e.time), el("td", {}, e.source),
-      el("td", {}, e["detail-type"]), el("td", {}, JSON.stringify(e.detail))))))] : [el("p", {className: "hint"}, "None.")]));
+      el("td", {}, e["detail-type"]), el("td", {className: "wrap"}, JSON.stringify(e.detail))))))] : [el("p", {className: "hint"}, "None.")]));
 }
 
 // -- usage
@@ -156,9 +157,11 @@ async function refreshUsage() {
   document.getElementById("bucket").textContent = usage.bucket_seconds;
   const tenants = Object.keys(usage.series).sort();
   const times = [...new Set(tenants.flatMap((t) => usage.series[t].time))].sort((a, b) => a - b);
+  // A bucket without a tenant's requests: 0 requests and errors, no latency.
   const aligned = (tenant, field) => times.map((moment) => {
     const index = usage.series[tenant].time.indexOf(moment);
-    return index < 0 ? null : usage.series[tenant][field][index];
+    if (index >= 0) return usage.series[tenant][field][index];
+    return field === "requests" || field === "errors" ? 0 : null;
   });
   charts.forEach((c) => c.destroy());
   document.getElementById("usage-chart").replaceChildren();
