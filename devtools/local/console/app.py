@@ -19,6 +19,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -178,7 +179,7 @@ def create_app(recorder: Recorder, sources: Sources, secrets: Callable[[], Itera
         if detail is not None:
             event, status, response_headers, body = detail
             out["event"] = redact.value(event)
-            out["response"] = {"statusCode": status, "headers": response_headers, "body": redact.body(body)}
+            out["response"] = {"statusCode": status, "headers": dict(response_headers), "body": redact.body(body)}
         return answer(out)
 
     @app.get("/api/functions")
@@ -209,7 +210,7 @@ def create_app(recorder: Recorder, sources: Sources, secrets: Callable[[], Itera
     @app.get("/api/events")
     def events() -> Response:
         batches = [
-            {**vars(b), "invocations": [invocation_view(i) for i in b.invocations]} for b in list(recorder.batches)
+            {**asdict(b), "invocations": [invocation_view(i) for i in b.invocations]} for b in list(recorder.batches)
         ]
         return answer(
             {
