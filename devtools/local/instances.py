@@ -65,7 +65,7 @@ class Throttled(FunctionError):
 
 
 # Told of each invocation once it ended: the function, its instance (None when throttled or its
-# init failed), init ms on a cold start, its start (perf_counter), and its error if it failed.
+# init failed), init ms on a cold start, its start after any init (perf_counter), its error if any.
 Observer = Callable[["Spec", "Instance | None", "float | None", float, "FunctionError | None"], None]
 
 
@@ -276,6 +276,7 @@ class Pool:
         started, instance, init_ms, error = time.perf_counter(), None, None, None
         try:
             instance, init_ms = self.acquire(generation())
+            started = time.perf_counter()  # the invocation's duration, as Lambda's, leaves out its init
             try:
                 return instance.call(event), init_ms
             finally:
