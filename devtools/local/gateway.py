@@ -212,6 +212,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         self.storage_available: Callable[[], bool] = lambda: True
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.stage = stage.strip("/") if stage else None
+        # Told of each request after its log line (the local console; reads flask's `request` and `g`).
+        self.on_request: Callable[[str, Response], None] | None = None
 
     @property
     def app(self) -> Flask:
@@ -267,6 +269,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
             if cold:
                 line += f" cold {cold[-1]:.0f} ms"
         self.log(line)
+        if self.on_request is not None:
+            self.on_request(line, response)
         return response
 
     def _read_body(self) -> Response | None:
@@ -390,6 +394,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         if pending is None:  # the route's function: its event carries the authorizer's context
             authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
             g.tenant = authorizer.get("tenant") if isinstance(authorizer, dict) else None
+            g.event = event
             return cast(str | bytes, super()._invoke_lambda_function(lambda_function_name, event, tenant_id))
         self._local.auth = None  # only the authorizer's own invocation is cached
         key, ttl = pending

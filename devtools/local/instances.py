@@ -75,6 +75,11 @@ class Throttled(FunctionError):
         super().__init__(function, "TooManyRequestsException", f"Rate Exceeded. (concurrency limit {limit})")
 
 
+# Told of each invocation once it ended: the function, its instance (None when throttled or its
+# init failed), init ms on a cold start, its start after any init (perf_counter), its error if any.
+Observer = Callable[["Spec", "Instance | None", "float | None", float, "FunctionError | None"], None]
+
+
 @dataclass(frozen=True)
 class Spec:
     """What an instance of a function needs to start."""
@@ -147,6 +152,7 @@ class Instance:
         self.idle_since = time.monotonic()
         self.runtime_modules: list[str] = []  # what it imported of the runtime's modules
         self.learned = False  # runtime_modules changed (after the first invocation)
+        self.peak_kb = 0  # VmHWM after init and after each invocation (0 where /proc is missing)
 
     def _fork(
         self, template: Zygote | None, request_read: int, response_write: int, arguments: list[str], env: dict[str, str]
@@ -202,7 +208,8 @@ class Instance:
             error = json.loads(frame[1:])
             raise FunctionError(self.spec.name, error["errorType"], error["errorMessage"])
         self.runtime_modules = json.loads(frame[1:]).get("modules", [])
-        if self._over_memory("VmHWM"):
+        self.peak_kb = _memory_kb(self.pid, "VmHWM")
+        if self.peak_kb > self.spec.memory_mb * 1024:
             raise self._out_of_memory()
         return (time.perf_counter() - started) * 1000
 
@@ -225,7 +232,8 @@ class Instance:
             raise FunctionError(
                 self.spec.name, "Sandbox.Timedout", f"Task timed out after {self.spec.timeout_s:.2f} seconds"
             )
-        if self._over_memory("VmHWM"):  # a peak between two readings, or a fast one
+        self.peak_kb = _memory_kb(self.pid, "VmHWM")  # a peak between two readings, or a fast one
+        if self.peak_kb > self.spec.memory_mb * 1024:
             raise self._out_of_memory()
         if frame[:1] == worker.RESULT:
             return frame[1:].decode("utf-8")
@@ -272,6 +280,7 @@ class Pool:
         self._waiting: deque[_Waiter] = deque()
         self._lock = threading.Lock()
         self._closed = False
+        self.observer: Observer | None = None  # told of every invocation (the local console)
 
     def acquire(self, generation: int) -> tuple[Instance, float | None]:
         """A warm instance of this code generation, else a new one (and its init ms), else the first
@@ -339,14 +348,23 @@ class Pool:
 
     def invoke(self, event: str, generation: Callable[[], int]) -> tuple[str, float | None]:
         """The result of `event` (JSON in, JSON out) and, on a cold start, the init ms."""
-        instance, init_ms = self.acquire(generation())
+        started, instance, init_ms, error = time.perf_counter(), None, None, None
         try:
-            return instance.call(event), init_ms
+            instance, init_ms = self.acquire(generation())
+            started = time.perf_counter()  # the invocation's duration, as Lambda's, leaves out its init
+            try:
+                return instance.call(event), init_ms
+            finally:
+                if instance.learned and self._template is not None:
+                    instance.learned = False
+                    self._template.preload(instance.runtime_modules)
+                self.release(instance, generation())
+        except FunctionError as failure:
+            error = failure
+            raise
         finally:
-            if instance.learned and self._template is not None:
-                instance.learned = False
-                self._template.preload(instance.runtime_modules)
-            self.release(instance, generation())
+            if self.observer is not None:
+                self.observer(self.spec, instance, init_ms, started, error)
 
     def reclaim(self, idle_seconds: float) -> int:
         """Stop the instances idle for `idle_seconds` or more, as Lambda reclaims idle environments;

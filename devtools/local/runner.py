@@ -31,7 +31,7 @@ from samcli.local.lambdafn.exceptions import FunctionNotFound
 from devtools.loader import load_module
 from devtools.local.context import LambdaContext
 from devtools.local.environment import function_variables
-from devtools.local.instances import DEFAULT_CONCURRENCY, FunctionError, Pool, Spec, Throttled
+from devtools.local.instances import DEFAULT_CONCURRENCY, FunctionError, Observer, Pool, Spec, Throttled
 from devtools.local.secrets import local_secrets
 from devtools.local.template import LocalServerError, LocalTemplate
 from devtools.local.zygote import Zygote, enabled, preloaded_modules
@@ -207,6 +207,7 @@ class LambdaRunner(InProcessLambdaRunner):
         threading.Thread(target=self._reclaim_idle, name="idle-instances", daemon=True).start()
         # The template of new instances, started now so that it imports while the server starts.
         self._template = Zygote(self._preloaded(), self._environment) if enabled(self._environment) else None
+        self.observer: Observer | None = None  # each pool's (the local console)
 
     def _reclaim_idle(self) -> None:
         """Every few seconds, stop the instances idle for TODO_LOCAL_IDLE_SECONDS."""
@@ -269,6 +270,7 @@ class LambdaRunner(InProcessLambdaRunner):
             pool = self._pools.get(function.name)
             if pool is None:
                 pool = self._pools[function.name] = Pool(self._spec(function), self._template)
+                pool.observer = self.observer
             return pool
 
     def _spec(self, function: Function) -> Spec:

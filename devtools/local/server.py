@@ -18,7 +18,7 @@ from typing import Any
 from werkzeug.serving import make_server
 
 from devtools.loader import ensure_layer_on_path
-from devtools.local import store
+from devtools.local import console, store
 from devtools.local.bus import LocalEventBus
 from devtools.local.dynamodb import DynamoDBLocalError
 from devtools.local.gateway import build_gateway, client_timeout, request_handler
@@ -63,17 +63,20 @@ def main() -> int:
             gateway.storage_available = local.available.is_set
             pollers.callback(gateway.runner.close)  # the functions' instances stop with the server
             store.provision_keys(endpoint, pairs)
-            for poller in stream_pollers(
+            streams = stream_pollers(
                 gateway.template,
                 gateway.runner,
                 endpoint,
                 checkpoints=store.stream_checkpoints(),
                 dead_letters=store.stream_dead_letters(),
-            ):
-                pollers.enter_context(poller)
-            server = make_server(
-                host, port, gateway.app, threaded=True, request_handler=request_handler(client_timeout())
             )
+            app = console.attach(
+                gateway, streams, endpoint=endpoint, dead_letters=store.stream_dead_letters(),
+                events=store.events_file(), keys=lambda: pairs,
+            )  # fmt: skip
+            for poller in streams:
+                pollers.enter_context(poller)
+            server = make_server(host, port, app, threaded=True, request_handler=request_handler(client_timeout()))
             url = f"http://{host}:{port}" + (f"/{stage}" if stage else "")
             # Keys are secrets: the banner names the tenants, and shows only the docs' demo key.
             demo = [k for t, k in pairs if f"{t}:{k}" == store.DEFAULT_KEYS]
@@ -86,6 +89,7 @@ def main() -> int:
                 f"       curl -s -H 'x-api-key: {key}' {url}/todos\n"
                 f"  signed-in users: OIDC issuer {issuer.url}; TOKEN=$(make -s token USER=alice | tail -n 1)\n"
                 f'       curl -s -H "Authorization: Bearer $TOKEN" {url}/todos\n'
+                f"  console: {url}{console.PREFIX}/ (requests, functions, data, events, usage)\n"
                 f"  docs: {url}/docs    published events: tail -f {store.events_file()}\n"
                 f"  stream: failed records in {store.stream_dead_letters()}\n"
                 f"  request log: {store.requests_log()} (make usage)",

@@ -256,6 +256,8 @@ class StreamPoller:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # Told of each batch delivered: (poller, shard id, batch, index of its first failure or None, error).
+        self.observer: Callable[[StreamPoller, str, list[Record], int | None, str | None], None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -408,6 +410,8 @@ class StreamPoller:
             except Exception as exception:
                 logger.warning("stream handler raised on %d records: %s", len(batch), exception)
                 failed_at, error = 0, "Unhandled"
+            if self.observer is not None:
+                self.observer(self, shard.shard_id, batch, failed_at, error)
             if failed_at is None:  # all processed
                 self._commit(shard, batch)
                 delivered += len(batch)
