@@ -92,7 +92,7 @@ class Sources:
                     "name": function.name,
                     "memory_mb": int(function.memory or 128),
                     "timeout_s": float(function.timeout or 3),
-                    "concurrency_limit": pool.spec.concurrency if pool is not None else None,
+                    "concurrency_limit": (pool.spec.reserved or pool.spec.local_limit) if pool is not None else None,
                     "instances": {"idle": idle, "busy": busy, "warm": idle + busy},
                     "idle_pids": [i.pid for i in list(pool._idle)] if pool is not None else [],
                 }
