@@ -1,6 +1,7 @@
 """`make start` is reachable from this machine only: every socket its processes listen on is bound
 to 127.0.0.1, DynamoDB Local included (which, left to itself, listens on every interface and takes
-any credentials), and a connection through this machine's own non-loopback address is refused.
+any credentials); a connection through this machine's own non-loopback address is refused; and the
+gateway answers only to a loopback `Host`, so that a web page cannot reach it by DNS rebinding.
 
 All of it over real sockets to `make start`'s runner (`devtools.local.serve.served`) and to
 DynamoDB Local itself. The listening sockets are read from Linux's /proc (as tests/processes.py does).
@@ -9,7 +10,9 @@ DynamoDB Local itself. The listening sockets are read from Linux's /proc (as tes
 from __future__ import annotations
 
 import contextlib
+import http.client
 import ipaddress
+import json
 import os
 import socket
 import sys
@@ -136,3 +139,48 @@ def test_dynamodb_local_listens_on_the_one_address_it_is_given(tmp_path: Path, o
         assert local.endpoint == f"http://{outside}:{local.port}"
         assert dynamodb.answers(local.endpoint)
         assert refused("127.0.0.1", local.port)
+
+
+def request(server: Served, host: str | None, path: str = "/todos") -> tuple[int, dict[str, str], bytes]:
+    """GET `path` on the gateway with the `Host` header `host` (None: none at all)."""
+    url = urlsplit(server.url)
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
+    try:
+        connection.putrequest("GET", path, skip_host=True)
+        if host is not None:
+            connection.putheader("Host", host)
+        connection.putheader("x-api-key", KEY)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "attacker.example",
+        "attacker.example:{port}",
+        "127.0.0.1.attacker.example:{port}",
+        "localhost.attacker.example",
+        "192.168.1.20:{port}",
+        "127.0.0.2:{port}",
+        "[::1]x",
+        "",
+        None,
+    ],
+)
+def test_a_foreign_host_is_misdirected(server: Served, host: str | None) -> None:
+    port = urlsplit(server.url).port
+    status, headers, body = request(server, None if host is None else host.format(port=port))
+    assert status == 421
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["error"].startswith("Misdirected request")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST", "[::1]:{port}", "127.0.0.1"])
+def test_a_loopback_host_is_served(server: Served, host: str) -> None:
+    status, _, body = request(server, host.format(port=urlsplit(server.url).port))
+    assert status == 200
+    assert isinstance(json.loads(body)["items"], list)
