@@ -61,7 +61,7 @@ def python313() -> str:
 def _pinned(name: str) -> str:
     for line in (ROOT / "requirements" / "dev.lock.txt").read_text().splitlines():
         if line.lower().startswith(name + "=="):
-            return line.strip()
+            return line.split()[0]  # `boto3==1.2.3 \`, its hashes on the next lines
     raise SystemExit(f"{name} is not pinned in requirements/dev.lock.txt")
 
 
