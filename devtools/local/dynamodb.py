@@ -7,7 +7,8 @@ and `DynamoDBLocal` runs it with Java 17 as a child process in its own process g
 stopping it (also on Ctrl-C or SIGTERM of the parent) leaves no orphan. It listens on 127.0.0.1
 only (or on the one address given, such as the docker0 address for SAM CLI's containers): the jar
 itself has no such option and listens on every interface, accepting any credentials, so it is
-started through `DynamoDBLocalOnHost.java`, which sets the address on its Jetty connector.
+started through `DynamoDBLocalOnHost.java`, which sets the address on its Jetty connector and
+answers 421 to a request whose Host is not a loopback name (or that address): DNS rebinding.
 
 `ensure_tables()` creates the template's `AWS::DynamoDB::Table` resources from their own
 definitions in `template.yaml`, under fixed local names (`todo-local-<LogicalId>`).

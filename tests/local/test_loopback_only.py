@@ -1,7 +1,8 @@
 """`make start` is reachable from this machine only: every socket its processes listen on is bound
 to 127.0.0.1, DynamoDB Local included (which, left to itself, listens on every interface and takes
 any credentials); a connection through this machine's own non-loopback address is refused; and the
-gateway answers only to a loopback `Host`, so that a web page cannot reach it by DNS rebinding.
+gateway and DynamoDB Local answer only to a loopback `Host`, so that a web page cannot reach them
+by DNS rebinding.
 
 All of it over real sockets to `make start`'s runner (`devtools.local.serve.served`) and to
 DynamoDB Local itself. The listening sockets are read from Linux's /proc (as tests/processes.py does).
@@ -16,6 +17,7 @@ import json
 import os
 import socket
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -134,11 +136,59 @@ def test_dynamodb_local_refuses_another_address_and_answers_on_the_loopback(
 
 
 def test_dynamodb_local_listens_on_the_one_address_it_is_given(tmp_path: Path, outside: str) -> None:
-    """What `make sam-local-e2e` does with the docker0 address: there only, not on the loopback."""
+    """What `make sam-local-e2e` does with the docker0 address: there only, not on the loopback;
+    SAM CLI's containers name it host.docker.internal."""
     with dynamodb.DynamoDBLocal(tmp_path, host=outside) as local:
         assert local.endpoint == f"http://{outside}:{local.port}"
         assert dynamodb.answers(local.endpoint)
         assert refused("127.0.0.1", local.port)
+        assert dynamodb_call(outside, local.port, f"host.docker.internal:{local.port}", "ListTables", {})[0] == 200
+        assert dynamodb_call(outside, local.port, f"attacker.example:{local.port}", "ListTables", {})[0] == 421
+
+
+def dynamodb_call(address: str, port: int, host: str, operation: str, body: dict[str, object]) -> tuple[int, bytes]:
+    """One DynamoDB API call over HTTP with the `Host` header `host` (DynamoDB Local takes any credentials)."""
+    connection = http.client.HTTPConnection(address, port, timeout=30)
+    try:
+        connection.putrequest("POST", "/", skip_host=True)
+        for name, value in {
+            "Host": host,
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": f"DynamoDB_20120810.{operation}",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+        }.items():
+            connection.putheader(name, value)
+        payload = json.dumps(body).encode()
+        connection.putheader("Content-Length", str(len(payload)))
+        connection.endheaders(payload)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:{port}", "127.0.0.1.attacker.example", ""])
+def test_dynamodb_local_refuses_a_foreign_host_and_writes_nothing(ddb: dynamodb.DynamoDBLocal, host: str) -> None:
+    """A web page that rebinds its name to 127.0.0.1 reaches the port, but names itself in Host."""
+    table = f"rebound-{uuid.uuid4().hex[:8]}"
+    create = {
+        "TableName": table,
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    status, body = dynamodb_call("127.0.0.1", ddb.port, host.format(port=ddb.port), "CreateTable", create)
+    assert status == 421
+    assert b"MisdirectedRequest" in body
+    assert table not in dynamodb.client(ddb.endpoint).list_tables()["TableNames"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "[::1]:{port}", "LOCALHOST"])
+def test_dynamodb_local_answers_a_loopback_host(ddb: dynamodb.DynamoDBLocal, host: str) -> None:
+    status, body = dynamodb_call("127.0.0.1", ddb.port, host.format(port=ddb.port), "ListTables", {})
+    assert status == 200
+    assert "TableNames" in json.loads(body)
 
 
 def request(server: Served, host: str | None, path: str = "/todos") -> tuple[int, dict[str, str], bytes]:
