@@ -30,8 +30,7 @@ PIP_INSTALL := python -m pip install --quiet --disable-pip-version-check --requi
 # The locks, from the hand-edited pins of requirements/*.in: every file's hash for every platform
 # (--universal: Linux x86_64/arm64, macOS, Windows), for the oldest Python the pins allow and newer.
 # The same .in files give the same locks; uv keeps the versions of an existing lock where it can.
-UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11.5 --generate-hashes \
-	--custom-compile-command "make lock"
+UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command "make lock"
 # Vulnerability IDs that `make audit` accepts, each with its reason, in requirements/audit-ignore.txt.
 AUDIT_IGNORE := $(shell sed -n 's/^\([A-Za-z][A-Za-z0-9-]*\).*/--ignore-vuln \1/p' requirements/audit-ignore.txt)
 # DynamoDB Local's jar, at the version pinned in devtools/local/dynamodb.py
@@ -49,18 +48,21 @@ $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 
 install: $(STAMP)
 
-# After editing requirements/*.in: the hashed locks (mutation's lists only what differs from dev's,
-# so its dependencies are not resolved). Needs PyPI.
+# After editing requirements/*.in or layers/*/requirements.in: the hashed locks (mutation's lists
+# only what differs from dev's, so its dependencies are not resolved; the layers' are for the
+# functions' python3.13). Needs PyPI.
 lock: $(STAMP)
-	$(UV_COMPILE) requirements/dev.in -o requirements/dev.lock.txt
-	$(UV_COMPILE) requirements/scan.in -o requirements/scan.lock.txt
-	$(UV_COMPILE) --no-deps requirements/mutation.in -o requirements/mutation.lock.txt
+	$(UV_COMPILE) --python-version 3.11.5 requirements/dev.in -o requirements/dev.lock.txt
+	$(UV_COMPILE) --python-version 3.11.5 requirements/scan.in -o requirements/scan.lock.txt
+	$(UV_COMPILE) --python-version 3.11.5 --no-deps requirements/mutation.in -o requirements/mutation.lock.txt
+	$(UV_COMPILE) --python-version 3.13 layers/shared/requirements.in -o layers/shared/requirements.txt
+	$(UV_COMPILE) --python-version 3.13 layers/auth/requirements.in -o layers/auth/requirements.txt
 
-# Known vulnerabilities (PyPI's advisory database via pip-audit) in every lock file, failing on any
-# not listed in requirements/audit-ignore.txt, and (--strict) on any package it could not look up.
-# Needs the database online: CI runs it, make test does not.
+# Known vulnerabilities (PyPI's advisory database via pip-audit) in every lock file, the layers'
+# included, failing on any not listed in requirements/audit-ignore.txt, and (--strict) on any
+# package it could not look up. Needs the database online: CI runs it, make test does not.
 audit: $(SCAN_STAMP)
-	for lock in requirements/*.lock.txt; do \
+	for lock in requirements/*.lock.txt layers/*/requirements.txt; do \
 		$(SCAN_VENV)/bin/pip-audit --progress-spinner off --strict --require-hashes --disable-pip $(AUDIT_IGNORE) \
 			-r $$lock || exit 1; done
 
