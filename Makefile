@@ -1,4 +1,5 @@
-# Every target creates the virtual environment and installs the pinned dependencies first.
+# Every target creates the virtual environment and installs the pinned dependencies first, each
+# file checked against the hash in its lock file (pip --require-hashes); `make lock` writes the locks.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -24,21 +25,48 @@ NODE_DIR := .local/node
 NODE_BIN := $(NODE_DIR)/node_modules/.bin
 NODE_STAMP := $(NODE_DIR)/.installed
 OPENAPI := functions/docs/openapi.json
+# pip in hash-checking mode: every file must match a hash of the lock file, or nothing is installed.
+PIP_INSTALL := python -m pip install --quiet --disable-pip-version-check --require-hashes
+# The locks, from the hand-edited pins of requirements/*.in: every file's hash for every platform
+# (--universal: Linux x86_64/arm64, macOS, Windows), for the oldest Python the pins allow and newer.
+# The same .in files give the same locks; uv keeps the versions of an existing lock where it can.
+UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command "make lock"
+# Vulnerability IDs that `make audit` accepts, each with its reason, in requirements/audit-ignore.txt.
+AUDIT_IGNORE := $(shell sed -n 's/^\([A-Za-z][A-Za-z0-9-]*\).*/--ignore-vuln \1/p' requirements/audit-ignore.txt)
 # DynamoDB Local's jar, at the version pinned in devtools/local/dynamodb.py
 DDB_JAR := .local/dynamodb-local/2.9.30/DynamoDBLocal.jar
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 comma := ,
 
-.PHONY: install node-tools lint-openapi test lint scan typecheck unit suite start invoke key revoke-key token events openapi \
-	build build-or-skip docs docs-build bench soak e2e sam-local-e2e sam-local-deps usage check-deep mutation dynamodb-local clean
+.PHONY: install lock audit node-tools lint-openapi test lint scan typecheck unit suite start invoke key revoke-key token \
+	events openapi build build-or-skip docs docs-build bench soak e2e sam-local-e2e sam-local-deps usage check-deep mutation \
+	dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock.txt
+	$(VENV)/bin/$(PIP_INSTALL) -r requirements/dev.lock.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# After editing requirements/*.in or layers/*/requirements.in: the hashed locks (mutation's lists
+# only what differs from dev's, so its dependencies are not resolved; the layers' are for the
+# functions' python3.13). Needs PyPI.
+lock: $(STAMP)
+	$(UV_COMPILE) --python-version 3.11.5 requirements/dev.in -o requirements/dev.lock.txt
+	$(UV_COMPILE) --python-version 3.11.5 requirements/scan.in -o requirements/scan.lock.txt
+	$(UV_COMPILE) --python-version 3.11.5 --no-deps requirements/mutation.in -o requirements/mutation.lock.txt
+	$(UV_COMPILE) --python-version 3.13 layers/shared/requirements.in -o layers/shared/requirements.txt
+	$(UV_COMPILE) --python-version 3.13 layers/auth/requirements.in -o layers/auth/requirements.txt
+
+# Known vulnerabilities (PyPI's advisory database via pip-audit) in every lock file, the layers'
+# included, failing on any not listed in requirements/audit-ignore.txt, and (--strict) on any
+# package it could not look up. Needs the database online: CI runs it, make test does not.
+audit: $(SCAN_STAMP)
+	for lock in requirements/*.lock.txt layers/*/requirements.txt; do \
+		$(SCAN_VENV)/bin/pip-audit --progress-spinner off --strict --require-hashes --disable-pip $(AUDIT_IGNORE) \
+			-r $$lock || exit 1; done
 
 # npm ci into .local/node (install scripts off: the tools need none).
 $(NODE_STAMP): devtools/node/package.json devtools/node/package-lock.json
@@ -71,13 +99,13 @@ dynamodb-local: $(DDB_JAR)
 
 $(SCAN_STAMP): requirements/scan.lock.txt
 	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/scan.lock.txt
+	$(SCAN_VENV)/bin/$(PIP_INSTALL) -r requirements/scan.lock.txt
 	touch $(SCAN_STAMP)
 
 $(MUT_STAMP): requirements/dev.lock.txt requirements/mutation.lock.txt
 	test -x $(MUT_VENV)/bin/python || $(PYTHON) -m venv $(MUT_VENV)
-	$(MUT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock.txt
-	$(MUT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/mutation.lock.txt
+	$(MUT_VENV)/bin/$(PIP_INSTALL) -r requirements/dev.lock.txt
+	$(MUT_VENV)/bin/$(PIP_INSTALL) --no-deps -r requirements/mutation.lock.txt
 	touch $(MUT_STAMP)
 
 lint: $(STAMP) scan lint-openapi
@@ -87,8 +115,9 @@ lint: $(STAMP) scan lint-openapi
 	$(BIN)/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 
 # checkov on the template as CloudFormation sees it (expanded offline by the SAM translator), and
-# the GitHub Actions workflows against their JSON schema. Suppressions live in template.yaml (per
-# resource) and .checkov.yaml (the checks skipped for every function, with their reasons).
+# the GitHub Actions workflows and the Dependabot configuration against their JSON schemas.
+# Suppressions live in template.yaml (per resource) and .checkov.yaml (the checks skipped for every
+# function, with their reasons).
 # The language extensions resolve the parameters first, so checkov sees one configuration: prod with
 # WAF and a KMS key of your own (KmsKeyArn; without one the tables, logs and topic use AWS-managed keys).
 SCAN_KMS_KEY := arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000
@@ -97,6 +126,7 @@ scan: $(STAMP) $(SCAN_STAMP)
 	BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov --config-file .checkov.yaml --quiet --compact --skip-download \
 		--framework cloudformation --file $(SCAN_TEMPLATE)
 	$(SCAN_VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(SCAN_VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 
 # Built functions and layer under .aws-sam/build, each .py with its python3.13 bytecode (compiled
 # once here, so cold starts do not compile, and checked by devtools/check_build.py).

@@ -12,8 +12,9 @@ SAM_LOCAL_BUILD=existing). It starts, each on a free port:
 
 1. DynamoDB Local (a fresh data folder) with the template's tables, and the keys `demo:local-dev-key`
    (the key of `events/*.json` and the docs) and one of each of the suite's two tenants;
-2. a local EventBridge PutEvents endpoint, listening on every interface so that the functions'
-   containers reach it as `host.docker.internal`;
+2. a local EventBridge PutEvents endpoint; both it and DynamoDB Local listen on the address of
+   `--add-host host.docker.internal:<address>` in SAM_LOCAL_OPTS (the docker0 address on Linux),
+   else on every interface (Docker Desktop), so that the functions' containers reach them;
 3. `sam local start-api --env-vars <env.json with those ports>` on the build, with the options of
    `SAM_LOCAL_OPTS` (e.g. `--skip-pull-image --add-host host.docker.internal:172.17.0.1`);
 4. the table's stream into StreamConsumerFunction, which SAM CLI does not do: `sam local
@@ -131,11 +132,12 @@ def seed_event_todo(endpoint: str, tables: dict[str, str]) -> None:
 @contextlib.contextmanager
 def started(workdir: Path, architecture: str, timeout: int) -> Iterator[Local]:
     with contextlib.ExitStack() as stack:
-        ddb = stack.enter_context(dynamodb.DynamoDBLocal(workdir / "dynamodb"))
-        tables = dynamodb.ensure_tables(ddb.endpoint)
-        provision_keys(ddb.endpoint, tables)
         extra = shlex.split(os.environ.get("SAM_LOCAL_OPTS", ""))
         host = docker_host_address(extra)
+        # DynamoDB Local listens on that address only (not the loopback): this machine's tools use it too.
+        ddb = stack.enter_context(dynamodb.DynamoDBLocal(workdir / "dynamodb", host=host))
+        tables = dynamodb.ensure_tables(ddb.endpoint)
+        provision_keys(ddb.endpoint, tables)
         bus = stack.enter_context(LocalEventBus(workdir / "events.jsonl", host=host))  # where containers reach it
         bus_port = bus.port
         env_file = workdir / "env.json"
@@ -395,18 +397,18 @@ def deps(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.sam_local deps", description="what env.json names")
     parser.add_argument("--port", type=int, default=8000, help="DynamoDB Local (env.json: 8000)")
     parser.add_argument("--events-port", type=int, default=4010, help="PutEvents endpoint (env.json: 4010)")
-    parser.add_argument("--host", help="address the containers reach (default: every interface)")
+    parser.add_argument("--host", help="where containers reach both, e.g. docker0's address (default: all)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     pairs = [pair.split(":", 1) for pair in os.environ.get("TODO_LOCAL_API_KEYS", f"{TENANT}:{KEY}").split(",")]
     try:
-        with dynamodb.DynamoDBLocal(ROOT / ".local" / "sam-local-dynamodb", args.port) as ddb:
+        host = args.host or "0.0.0.0"  # noqa: S104  # where containers reach both
+        with dynamodb.DynamoDBLocal(ROOT / ".local" / "sam-local-dynamodb", args.port, host=host) as ddb:
             tables = dynamodb.ensure_tables(ddb.endpoint)
             keys = DynamoDBKeyStore(dynamodb.client(ddb.endpoint), tables["TodoTable"])
             for tenant, key in pairs:
                 keys.add(tenant.strip(), key.strip())
-            bus_host = args.host or "0.0.0.0"  # noqa: S104  # where containers reach it
-            with LocalEventBus(ROOT / ".local" / "events.jsonl", args.events_port, echo=True, host=bus_host):
+            with LocalEventBus(ROOT / ".local" / "events.jsonl", args.events_port, echo=True, host=host):
                 print(
                     f"DynamoDB Local on port {args.port} (keys: {', '.join(t for t, _ in pairs)}), PutEvents endpoint"
                     f" on port {args.events_port}; run sam local start-api (or invoke) now. Ctrl-C stops both.",

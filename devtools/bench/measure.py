@@ -62,13 +62,13 @@ def python313() -> str:
 def _pinned(name: str) -> str:
     for line in (ROOT / "requirements" / "dev.lock.txt").read_text().splitlines():
         if line.lower().startswith(name + "=="):
-            return line.strip()
+            return line.split()[0]  # `boto3==1.2.3 \`, its hashes on the next lines
     raise SystemExit(f"{name} is not pinned in requirements/dev.lock.txt")
 
 
-def _pip_target(target: Path, *requirements: str) -> None:
+def _pip_target(target: Path, *requirements: str, stamp_text: str = "") -> None:
     stamp = target / ".stamp"
-    wanted = "\n".join(requirements)
+    wanted = "\n".join([*requirements, stamp_text])
     if stamp.exists() and stamp.read_text() == wanted:
         return
     shutil.rmtree(target, ignore_errors=True)
@@ -83,8 +83,9 @@ def _pip_target(target: Path, *requirements: str) -> None:
     stamp.write_text(wanted)
 
 
-def _requirements(path: Path) -> list[str]:
-    return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+def _layer_requirements(target: Path, path: Path) -> None:
+    """A layer's hashed requirements file, installed as `make build` ships it (hash-checked)."""
+    _pip_target(target, "--require-hashes", "-r", str(path), stamp_text=path.read_text())
 
 
 def _compile313(folder: Path) -> None:
@@ -102,12 +103,12 @@ def stage() -> dict[str, Path]:
     runtime = BENCH / "runtime"
     _pip_target(runtime, _pinned("boto3"))
     layer = BENCH / "layer" / "python"
-    _pip_target(layer, *_requirements(LAYER_DIR / "requirements.txt"))
+    _layer_requirements(layer, LAYER_DIR / "requirements.txt")
     shutil.rmtree(layer / "todo_api", ignore_errors=True)
     shutil.copytree(LAYER_DIR / "todo_api", layer / "todo_api", ignore=shutil.ignore_patterns("__pycache__"))
     _compile313(layer / "todo_api")
     auth_layer = BENCH / "auth-layer" / "python"  # the authorizer's own layer: the JOSE library
-    _pip_target(auth_layer, *_requirements(ROOT / "layers" / "auth" / "requirements.txt"))
+    _layer_requirements(auth_layer, ROOT / "layers" / "auth" / "requirements.txt")
     staged: dict[str, Path] = {"runtime": runtime, "layer": layer, "auth_layer": auth_layer}
     functions = BENCH / "functions"
     shutil.rmtree(functions, ignore_errors=True)

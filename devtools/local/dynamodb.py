@@ -4,7 +4,11 @@ AWS's DynamoDB Local jar ships inside the npm package `amplify-dynamodb-simulato
 `emulator/`); `ensure_installed()` unpacks that folder of the pinned package into
 `.local/dynamodb-local/<version>` (git-ignored)
 and `DynamoDBLocal` runs it with Java 17 as a child process in its own process group, so that
-stopping it (also on Ctrl-C or SIGTERM of the parent) leaves no orphan.
+stopping it (also on Ctrl-C or SIGTERM of the parent) leaves no orphan. It listens on 127.0.0.1
+only (or on the one address given, such as the docker0 address for SAM CLI's containers): the jar
+itself has no such option and listens on every interface, accepting any credentials, so it is
+started through `DynamoDBLocalOnHost.java`, which sets the address on its Jetty connector and
+answers 421 to a request whose Host is not a loopback name (or that address): DNS rebinding.
 
 `ensure_tables()` creates the template's `AWS::DynamoDB::Table` resources from their own
 definitions in `template.yaml`, under fixed local names (`todo-local-<LogicalId>`).
@@ -45,13 +49,19 @@ NPM_PACKAGE = "amplify-dynamodb-simulator@2.9.30"
 # The package's emulator/ folder: the jar and its native libraries, nothing else of the package.
 EMULATOR_DIR = LOCAL_DIR / "dynamodb-local" / NPM_PACKAGE.rsplit("@", 1)[1]
 JAR = EMULATOR_DIR / "DynamoDBLocal.jar"
+# The launcher that binds the jar's server to one address (a single-file Java program).
+LAUNCHER = Path(__file__).with_name("DynamoDBLocalOnHost.java")
+LOOPBACK = "127.0.0.1"
 DEFAULT_DB_PATH = LOCAL_DIR / "dynamodb"
 
 DUMMY_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
 
 # A development database: start fast (C1 compiler only, serial GC) rather than peak throughput.
 JVM_OPTIONS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto"]
-JAVA_HINT = "Java 17 or later is needed for DynamoDB Local: install it, e.g. `apt-get install openjdk-17-jre-headless`."
+JAVA_HINT = (
+    "Java 17 or later (with its jdk.compiler module, as in any JDK) is needed for DynamoDB Local: "
+    "install it, e.g. `apt-get install openjdk-17-jre-headless` or a JDK 17."
+)
 
 # Table properties that only CloudFormation knows (DynamoDB Local has no use for them).
 _CFN_ONLY = {
@@ -179,13 +189,16 @@ class DynamoDBLocal:
     """DynamoDB Local as a child process; use as a context manager or call start() and stop().
 
     Data lives in `db_path` (`-sharedDb`, so every client sees the same tables whatever its
-    credentials and region). Stopping kills the child's whole process group; so does a watchdog
-    process if this process dies without stopping it.
+    credentials and region). It listens on `host` only: 127.0.0.1 unless another address is given
+    (SAM CLI's containers reach it on the docker0 address; "0.0.0.0" is every interface).
+    Stopping kills the child's whole process group; so does a watchdog process if this process
+    dies without stopping it.
     """
 
-    def __init__(self, db_path: Path | str = DEFAULT_DB_PATH, port: int | None = None) -> None:
+    def __init__(self, db_path: Path | str = DEFAULT_DB_PATH, port: int | None = None, host: str = LOOPBACK) -> None:
         self.db_path = Path(db_path)
         self.port = port or free_port()
+        self.host = host
         self.process: subprocess.Popen[bytes] | None = None
         self._watchdog: subprocess.Popen[bytes] | None = None
 
@@ -195,7 +208,9 @@ class DynamoDBLocal:
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """Where this machine's clients reach it: its address, or 127.0.0.1 when it is every interface."""
+        host = LOOPBACK if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104  # a comparison
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> DynamoDBLocal:
         jar = ensure_installed()
@@ -204,8 +219,10 @@ class DynamoDBLocal:
             java_path(),
             *JVM_OPTIONS,
             f"-Djava.library.path={EMULATOR_DIR / 'DynamoDBLocal_lib'}",
-            "-jar",
+            "-cp",
             str(jar),
+            str(LAUNCHER),
+            self.host,
             "-sharedDb",
             "-dbPath",
             str(self.db_path),

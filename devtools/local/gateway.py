@@ -2,7 +2,8 @@
 `sam local start-api` does not (written by hand, each place says so): the authorizer result cache
 (`ReauthorizeEvery`), the template's `GatewayResponses` and 502 on a function error, API Gateway's
 own limits (a 10 MB payload, refused before any function; odd paths answered as JSON, never a
-redirect), a timeout on stalled client connections, and one log line per request.
+redirect), a timeout on stalled client connections, and one log line per request. Being a server
+of the developer's machine, it also answers only to a loopback `Host` (a DNS rebinding defence).
 
 SAM CLI's own pieces read the routes (`ApiProvider`), build API Gateway REST proxy events, run the
 authorizer and call `runner.invoke(...)`.
@@ -48,6 +49,10 @@ _ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
 # Authorizer results kept at most (one per identity: key or token); past it, the expired ones are
 # dropped, and the oldest if still too many, so a stream of new tokens cannot grow the server.
 AUTH_CACHE_ENTRIES = 10_000
+# The names this machine's own clients reach the gateway by: any other `Host` is a page of another
+# site whose name was made to resolve to 127.0.0.1 (DNS rebinding), and is answered 421.
+LOOPBACK_HOST = re.compile(r"(?:localhost|127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?", re.IGNORECASE)
+MISDIRECTED = {"error": "Misdirected request: this local server answers only to the Host localhost, 127.0.0.1 or [::1]"}
 
 
 def client_timeout() -> float:
@@ -180,6 +185,9 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
       reading at most the limit; a body that stops arriving answers 408 and closes the connection;
     - while DynamoDB Local is down (`storage_available()` false; it is supervised and restarted),
       `503` with `Retry-After` for every route behind the authorizer, as the functions answer;
+    - a `Host` that is not a loopback name (localhost, 127.0.0.1, [::1], with or without a port)
+      answered 421 with a JSON error before anything else: a web page cannot reach the local API
+      through DNS rebinding (its requests carry the page's own host name);
     - odd paths as API Gateway routes them: no redirect for `//` (Flask's merge_slashes), `%2F`
       kept inside its segment, control characters percent-encoded in the authorizer's methodArn
       (SAM CLI matches the policy's `*` with a regex that stops at a newline, so `/todos/a%0ab`
@@ -236,6 +244,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         app.register_error_handler(413, lambda _error: self.responses.render("REQUEST_TOO_LARGE"))
         app.register_error_handler(500, lambda _error: self.responses.render("DEFAULT_5XX", 500))
         app.before_request(self._start_timer)
+        app.before_request(self._loopback_host)
         app.before_request(self._forget_cold_starts)
         app.before_request(self._read_body)
         app.before_request(self._storage_guard)
@@ -247,6 +256,14 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         g.started = time.perf_counter()
         g.function = "-"
         g.tenant = None
+
+    def _loopback_host(self) -> Response | None:
+        """421 unless the request names this machine's loopback (a DNS rebinding defence)."""
+        if LOOPBACK_HOST.fullmatch(request.headers.get("Host", "")):
+            return None
+        response = Response(json.dumps(MISDIRECTED), 421, content_type="application/json")
+        response.headers.update(self.responses.headers("DEFAULT_4XX", 421))
+        return response
 
     def _forget_cold_starts(self) -> None:
         if isinstance(self.runner, LambdaRunner):

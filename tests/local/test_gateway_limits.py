@@ -82,7 +82,7 @@ def post_streaming(server: Served, total: int, *, chunked: bool) -> tuple[int, d
     framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {total}"
     sock.sendall(
         (
-            f"POST /todos HTTP/1.1\r\nHost: local\r\nx-api-key: {KEY}\r\n"
+            f"POST /todos HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: {KEY}\r\n"
             f"Content-Type: application/json\r\n{framing}\r\n\r\n"
         ).encode()
     )
@@ -158,7 +158,7 @@ def test_stalled_and_silent_connections_are_closed_after_the_timeout(server: Ser
         if n % 2:
             # Content-Length larger than what is sent: the body never completes.
             sock.sendall(
-                f"POST /todos HTTP/1.1\r\nHost: local\r\nx-api-key: {KEY}\r\n"
+                f"POST /todos HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: {KEY}\r\n"
                 f'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"title": "st'.encode()
             )
             stalled.append(sock)
