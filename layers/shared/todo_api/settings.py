@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=86400, validation_alias="IDEMPOTENCY_TTL_SECONDS", gt=0)
     event_bus_name: str | None = Field(default=None, validation_alias="EVENT_BUS_NAME", min_length=1)
     activity_retention_days: int | None = Field(default=None, validation_alias="ACTIVITY_RETENTION_DAYS", gt=0)
+    # The role whose STS sessions, one per tenant, reach the tables (None: the function's own role,
+    # as on DynamoDB Local, which checks no IAM); see todo_api.adapters.tenant_credentials.
+    tenant_role_arn: str | None = Field(
+        default=None, validation_alias="TENANT_ROLE_ARN", pattern=r"^$|^arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+$"
+    )
     cors_allow_origin: str = Field(
         default="*", validation_alias="CORS_ALLOW_ORIGIN", pattern=r"^\*$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
     )

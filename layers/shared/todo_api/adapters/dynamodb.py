@@ -26,6 +26,7 @@ BY_COMPLETED_INDEX = "ByCompleted"
 _UNAVAILABLE = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
+    "Throttling",  # STS's code, for the per-tenant sessions (todo_api.adapters.tenant_credentials)
     "RequestLimitExceeded",
     "InternalServerError",
     "ServiceUnavailable",
