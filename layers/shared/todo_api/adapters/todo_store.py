@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 
 from todo_api.adapters.dynamodb import (
     BY_COMPLETED_INDEX,
+    STORAGE_FULL_REASON,
     STORE_ERRORS,
     Item,
     completed_sk,
@@ -46,6 +47,7 @@ from todo_api.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     StoreUnavailable,
+    TenantStorageFull,
     TodoNotFound,
     VersionConflict,
 )
@@ -85,6 +87,8 @@ def _cancelled(error: ClientError, token: str) -> Exception | None:
     own_retry = len(reasons) == 2 and (reasons[1].get("Item") or {}).get("request") == s(token)
     if own_retry and codes[1] == "ConditionalCheckFailed":
         return None
+    if STORAGE_FULL_REASON in codes:
+        return TenantStorageFull()
     if _BUSY_REASONS.intersection(codes) or "TransactionConflict" in codes:
         return StoreUnavailable()  # throttled, or a concurrent write of the same todo: retry
     if codes and codes[0] == "ConditionalCheckFailed":
@@ -196,6 +200,8 @@ class DynamoDBTodoStore:
         if (cancelled := _cancellation(error)) is None:
             raise error
         reasons, codes = cancelled
+        if STORAGE_FULL_REASON in codes:
+            raise TenantStorageFull() from error
         if _BUSY_REASONS.intersection(codes):
             raise StoreUnavailable() from error
         if "TransactionConflict" in codes:
