@@ -96,12 +96,14 @@ def test_the_session_policy_names_exactly_the_tenants_keys(sts):
     )
     _clients(client, [], Clock(0)).for_tenant("acme")
     (policy,) = (json.loads(text) for text in seen)
-    table, claims = policy["Statement"]
+    table, feed, claims = policy["Statement"]
     assert table["Resource"] == ["arn:*:dynamodb:*:*:table/todos", "arn:*:dynamodb:*:*:table/todos/index/*"]
     assert table["Condition"] == {
-        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["TENANT#acme", "ACTIVITY#acme"]},
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["TENANT#acme"]},
         "Null": {"dynamodb:LeadingKeys": "false"},
     }
+    assert (feed["Action"], feed["Resource"]) == ("dynamodb:Query", "arn:*:dynamodb:*:*:table/todos")
+    assert feed["Condition"]["ForAllValues:StringEquals"] == {"dynamodb:LeadingKeys": ["ACTIVITY#acme"]}
     assert claims["Resource"] == "arn:*:dynamodb:*:*:table/claims"
     assert claims["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem"]
     assert claims["Condition"]["ForAllValues:StringLike"] == {"dynamodb:LeadingKeys": ["acme#" + HASH_PATTERN]}

@@ -11,8 +11,8 @@ first out).
 
 The session policy, in the shape the role's own policy has (see template.yaml, TenantDataRole):
 
-- the todo table and its indexes: partition keys `TENANT#<tenant>` and `ACTIVITY#<tenant>`, exactly
-  (StringEquals: no wildcard, so tenant `acme` never reaches `acme2`);
+- the todo table and its indexes: partition key `TENANT#<tenant>`, exactly (StringEquals: no
+  wildcard, so tenant `acme` never reaches `acme2`); and a Query of the feed, `ACTIVITY#<tenant>`;
 - the idempotency table: claim ids `<tenant>#<64 hex digits>` (StringLike with 64 `?`, one per
   character of the key's SHA-256, so tenant `user` never reaches `user#<sub>#...`).
 
@@ -64,10 +64,19 @@ def session_policy(tenant: str, table_name: str, idempotency_table_name: str | N
             "Action": TABLE_ACTIONS,
             "Resource": [_table_arn(table_name), _table_arn(table_name) + "/index/*"],
             "Condition": {
-                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"TENANT#{tenant}", f"ACTIVITY#{tenant}"]},
+                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"TENANT#{tenant}"]},
                 "Null": present,
             },
-        }
+        },
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": _table_arn(table_name),
+            "Condition": {
+                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"ACTIVITY#{tenant}"]},
+                "Null": present,
+            },
+        },
     ]
     if idempotency_table_name:
         statements.append(
