@@ -111,6 +111,8 @@ def environment(issuer: str) -> dict[str, str]:
         "TOKEN_USE": ACCESS,
         "TOKEN_JWKS_URL": "",
         "TENANT_CLAIM": TENANT_CLAIM,
+        # This issuer alone sets the claims of its tokens: no user can write custom:tenant.
+        "USER_WRITABLE_ATTRIBUTES": "email",
     }
 
 

@@ -183,6 +183,65 @@ def warm_token(staged: dict[str, Path], count: int, fresh: bool) -> int:
     return round((instructions(script(count), folder) - instructions(script(0), folder)) / count)
 
 
+def warm_scoped(staged: dict[str, Path], function: str, event: str, count: int, cold: bool) -> int:
+    """Instructions per call on per-tenant sessions: the same tenant each time, or a new one (an
+    STS answer from memory and a new boto3 client: the in-process cost of a cold tenant)."""
+    folder = staged[function]
+    path = [str(folder), str(staged["layer"]), str(staged["runtime"])]
+
+    def script(n: int) -> str:
+        return probes.WARM_TENANTS.format(
+            path=path,
+            root=str(ROOT),
+            patch=probes.PATCH_SCOPED,
+            event=str(EVENTS / f"{event}.json"),
+            count=n,
+            cold=cold,
+        )
+
+    return round((instructions(script(count), folder) - instructions(script(0), folder)) / count)
+
+
+def sts_calls(handlers: dict[str, Any], client: Any) -> dict[str, float]:
+    """AssumeRole calls of the API functions on per-tenant sessions (moto's STS): per tenant new to
+    the container, and per later request of a tenant already seen."""
+    from todo_api import wiring
+    from todo_api.adapters import clients
+
+    counter: Counter[str] = Counter()
+    real_sts = clients.sts_client
+
+    def counted_sts() -> Any:
+        sts = real_sts()
+        sts.meta.events.register("before-call.sts.AssumeRole", lambda **_: counter.update(["assume"]))
+        return sts
+
+    saved = (clients.sts_client, clients.dynamodb_client)
+    os.environ["TENANT_ROLE_ARN"] = f"arn:aws:iam::{'1' * 12}:role/bench-TenantDataRole"
+    clients.sts_client, clients.dynamodb_client = counted_sts, lambda credentials=None: client
+    wiring.reset()
+    try:
+        tenants = [f"bench{n}" for n in range(5)]
+
+        def list_of(tenant: str) -> None:
+            context = _sample_context()
+            context["authorizer"] = {**context["authorizer"], "tenant": tenant}
+            if _invoke(handlers, "ListTodosFunction", "list_todos", requestContext=context)["statusCode"] != 200:
+                raise RuntimeError(f"a list of tenant {tenant} on its session failed")
+
+        for tenant in tenants:
+            list_of(tenant)
+        cold = counter["assume"] / len(tenants)
+        counter.clear()
+        for tenant in tenants * 3:
+            list_of(tenant)
+        return {"per_cold_tenant": cold, "per_warm_request": counter["assume"] / (len(tenants) * 3)}
+    finally:
+        clients.sts_client, clients.dynamodb_client = saved
+        del os.environ["TENANT_ROLE_ARN"]
+        wiring.reset()
+
+
 def warm(staged: dict[str, Path], function: str, event: str, count: int, bare: bool = False) -> int:
     folder = staged["bare" if bare else function]
     path = [str(folder), str(staged["layer"]), str(staged["runtime"])]
@@ -485,6 +544,10 @@ def _instructions(staged: dict[str, Path], quick: bool, results: dict[str, Any],
     results["warm_get_instructions"] = warm(staged, "GetTodoFunction", "get_todo", invocations)
     results["warm_post_instructions"] = warm(staged, "CreateTodoFunction", "create_todo", invocations)
     baselines["warm_get_instructions"] = baselines["warm_post_instructions"] = f"bare boto3 handler {bare:,}/call"
+    results["warm_get_scoped_instructions"] = warm_scoped(staged, "GetTodoFunction", "get_todo", invocations, False)
+    results["cold_tenant_scoped_instructions"] = warm_scoped(staged, "GetTodoFunction", "get_todo", invocations, True)
+    baselines["warm_get_scoped_instructions"] = f"warm_get_instructions {results['warm_get_instructions']:,} (own role)"
+    baselines["cold_tenant_scoped_instructions"] = "a GET of a tenant new to the container: session + boto3 client"
     results["warm_token_verify_instructions"] = warm_token(staged, invocations, fresh=True)
     results["warm_token_cached_instructions"] = warm_token(staged, invocations, fresh=False)
     baselines["warm_token_verify_instructions"] = "authorizer call, a token not seen yet: RS256 and claims"  # noqa: S105
@@ -498,7 +561,9 @@ def _ddb(quick: bool, results: dict[str, Any], baselines: dict[str, str]) -> Non
         results["list_scanned_per_returned"] = scanned_per_returned(
             handlers, client, [50, 200] if quick else [50, 1000, 10000]
         )
+        results["sts_calls_scoped"] = sts_calls(handlers, client)  # last: it resets the wiring's clients
     baselines["ddb_calls_per_op"] = "1 call (the least an operation can make)"
+    baselines["sts_calls_scoped"] = "0 STS calls with the function's own role (TENANT_ROLE_ARN empty)"
     baselines["list_scanned_per_returned"] = "1.0 (every item read is returned) + 1 look-ahead item per full page"
 
 

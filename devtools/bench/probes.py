@@ -65,6 +65,37 @@ for _ in range({count}):
 """
 
 PATCH_APP = "import todo_api.wiring\ntodo_api.wiring.dynamodb = lambda: fake"
+
+# The API functions as on AWS, on per-tenant STS sessions (TENANT_ROLE_ARN): STS answers from
+# memory; `cold` builds a real boto3 client for each tenant's credentials (then answers from
+# memory too), so a request of a tenant new to the container counts what that costs in-process.
+# (Inserted into WARM as a value: single braces.)
+PATCH_SCOPED = """
+import datetime, os
+os.environ["TENANT_ROLE_ARN"] = "arn:aws:iam::123456789012:role/bench-TenantDataRole"
+from todo_api.adapters import clients
+
+
+class FakeSTS:
+    def assume_role(self, **kwargs):
+        expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+        credentials = {"AccessKeyId": "ASIABENCH", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": expires}
+        return {"Credentials": credentials}
+
+
+real_client = clients.dynamodb_client
+clients.sts_client = lambda: FakeSTS()
+clients.dynamodb_client = lambda credentials=None: (real_client(credentials), fake)[1]
+"""
+
+# A warm loop in which every call (`cold`) or none comes from a tenant new to the container.
+WARM_TENANTS = WARM.replace(
+    "for _ in range({count}):\n    app.lambda_handler(dict(event), context)",
+    "for n in range({count}):\n"
+    "    if {cold!r}:\n"
+    "        event['requestContext']['authorizer']['tenant'] = 'bench' + str(n)\n"
+    "    app.lambda_handler(dict(event), context)",
+)
 PATCH_BARE = "boto3.client = lambda *a, **k: fake"
 
 # The authorizer's cold start with the JOSE library: its handler, then the token module that a

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 LOCAL_FUNCTION_NAME = "todo-local"
 # Credentials variables a developer's shell may hold; the functions must never see them locally.
 _SHELL_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+# Settings that only mean something on AWS, empty locally: TENANT_ROLE_ARN names the role of the
+# API functions' per-tenant STS sessions, and DynamoDB Local checks no IAM (docs/tenancy.md).
+AWS_ONLY_VARIABLES = ("TENANT_ROLE_ARN",)
 
 
 def function_variables(
@@ -36,7 +39,7 @@ def function_variables(
             value = secrets.resolve(value)
             if "{{resolve:" in value:
                 raise LocalServerError(f"{function.name}: {name} is not resolvable locally: {value!r}")
-        resolved[name] = tables.get(value, value)
+        resolved[name] = "" if name in AWS_ONLY_VARIABLES else tables.get(value, value)
     return resolved
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api.domain.models import Message
@@ -42,7 +41,10 @@ def served_spec(base: str) -> str:
 
 @lru_cache(maxsize=8)
 def swagger_page(base: str) -> str:
+    # Here, not at import: the swagger_ui package loads its OAuth2 model, and with it Powertools'
+    # OpenAPI models (pydantic), the bulk of this function's cold start, for the /docs page alone.
     import aws_lambda_powertools.event_handler.openapi.swagger_ui as assets
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 
     folder = Path(assets.__file__).parent
     return generate_swagger_html(

@@ -18,7 +18,7 @@ DOC = {
     ),
     "tags": ["todos"],
     "security": SECURED,
-    "responses": {200: {"description": "The updated todo"}, **error_responses(404, 412, 413, 415)},
+    "responses": {200: {"description": "The updated todo"}, **error_responses(404, 409, 412, 413, 415)},
 }
 
 

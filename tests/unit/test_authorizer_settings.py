@@ -137,3 +137,29 @@ def test_a_key_look_up_and_a_token_verifier_load_the_jose_library_but_still_no_p
     loaded = _loaded_after("wiring.key_lookup()\nwiring.token_verifier()")
     assert {"joserfc", "cryptography"} <= loaded
     assert loaded.isdisjoint({"pydantic", "pydantic_core", "pydantic_settings"})
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"TENANT_CLAIM": "custom:tenant"}, "USER_WRITABLE_ATTRIBUTES must list"),
+        ({"TENANT_CLAIM": "custom:tenant", "USER_WRITABLE_ATTRIBUTES": ""}, "USER_WRITABLE_ATTRIBUTES must list"),
+        ({"TENANT_CLAIM": "custom:tenant", "USER_WRITABLE_ATTRIBUTES": "email, custom:tenant"}, "is writable by users"),
+    ],
+)
+def test_a_custom_tenant_claim_users_may_write_stops_the_cold_start(environ, problem):
+    with pytest.raises(ValueError, match=problem):
+        AuthorizerSettings.from_environ(environ)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"TENANT_CLAIM": "custom:tenant", "USER_WRITABLE_ATTRIBUTES": "email,custom:nickname"},
+        {"TENANT_CLAIM": "cognito:groups"},  # set by administrators only, whatever the client allows
+        {"TENANT_CLAIM": "org_id"},
+        {},
+    ],
+)
+def test_a_tenant_claim_users_cannot_write_is_accepted(environ):
+    assert AuthorizerSettings.from_environ(environ).tenant_claim == environ.get("TENANT_CLAIM")

@@ -32,6 +32,11 @@ from todo_api.http.paths import api_path, base_path
         (errors.UnsupportedMediaType(), 415, "Content-Type must be application/json, in UTF-8"),
         (errors.IdempotencyKeyReused(), 422, "Idempotency-Key was already used with a different body"),
         (errors.StoreUnavailable(), 503, "Storage is busy or unavailable, retry later"),
+        (
+            errors.TenantStorageFull(),
+            409,
+            "The tenant's storage is full (10 GB of todos per tenant): delete todos to make room",
+        ),
     ],
 )
 def test_each_error_has_its_status_and_message(error, status, message):
@@ -40,7 +45,9 @@ def test_each_error_has_its_status_and_message(error, status, message):
     assert json.loads(response.body) == {"error": message}
     assert response.headers["Content-Type"] == "application/json"
     retry = response.headers.get("Retry-After")
-    assert retry == ("1" if status in (409, 503) else None)
+    # Waiting helps a busy store or a request in progress, never a full tenant.
+    busy = isinstance(error, (errors.StoreUnavailable, errors.IdempotencyKeyInUse))
+    assert retry == ("1" if busy else None)
 
 
 def test_a_validation_error_lists_clean_details():

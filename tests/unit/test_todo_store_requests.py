@@ -14,6 +14,7 @@ from todo_api.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     StoreUnavailable,
+    TenantStorageFull,
     TodoNotFound,
     VersionConflict,
 )
@@ -403,3 +404,26 @@ def test_a_cancelled_delete_answers_by_its_reasons(ddb, token, reasons, outcome)
     else:
         with pytest.raises(outcome):
             store.delete("acme", TODO_ID, None, "2026-11-27T10:17:00.789Z")
+
+
+# A tenant's todos share one partition key; with the table's local secondary index its items may
+# take 10 GB (the item collection), and DynamoDB refuses a write that would grow it further.
+def test_a_tenant_whose_item_collection_is_full_gets_storage_full_on_a_create_or_an_update(ddb):
+    store, stubber = ddb
+    message = "Item collection size limit exceeded"
+    stubber.add_client_error("put_item", "ItemCollectionSizeLimitExceededException", message, 400)
+    with pytest.raises(TenantStorageFull):
+        store.create("acme", TODO)
+    stubber.add_client_error("update_item", "ItemCollectionSizeLimitExceededException", message, 400)
+    with pytest.raises(TenantStorageFull):
+        store.update("acme", TODO_ID, {"title": "Longer"}, "2026-11-27T10:16:00.000Z", None)
+
+
+def test_a_transaction_cancelled_for_a_full_item_collection_is_storage_full(ddb, token):
+    store, stubber = ddb
+    cancelled(stubber, {"Code": "ItemCollectionSizeLimitExceeded"}, {"Code": "None"})
+    with pytest.raises(TenantStorageFull):
+        store.create_once("acme", TODO, "key-1", "fp-1")
+    cancelled(stubber, {"Code": "None"}, {"Code": "ItemCollectionSizeLimitExceeded"})
+    with pytest.raises(TenantStorageFull):
+        store.delete("acme", TODO_ID, None, "2026-11-27T10:17:00.789Z")

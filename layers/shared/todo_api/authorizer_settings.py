@@ -8,6 +8,12 @@ API functions' settings stay in `todo_api.settings`; a variable belongs to one o
 
 Unset or empty optional variables mean "not configured" (the template passes empty parameters
 as empty strings); a number that is not one, or out of its range, fails the cold start.
+
+A tenant claim must be one the user cannot set. Cognito lets a user write their own custom
+attributes (`custom:*`, with their access token) unless the app client's WriteAttributes leave
+them out, so a `custom:*` TENANT_CLAIM is refused (the cold start fails) unless
+USER_WRITABLE_ATTRIBUTES lists the attributes users may write and the claim is not one of them.
+The template sets it from the stack's own app client; with another issuer it is empty (unknown).
 """
 
 import os
@@ -25,6 +31,24 @@ class MissingSetting(RuntimeError):
 def _text(environ: Mapping[str, str], name: str) -> str | None:
     value = environ.get(name, "").strip()
     return value or None
+
+
+def _names(environ: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    raw = _text(environ, name)
+    return None if raw is None else tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def check_tenant_claim(claim: str | None, user_writable: tuple[str, ...] | None) -> None:
+    """Refuse a custom attribute as the tenant claim unless users are known not to write it."""
+    if claim is None or not claim.startswith("custom:"):
+        return
+    if user_writable is None:
+        raise ValueError(
+            f"TENANT_CLAIM {claim} is a custom attribute, which users may write unless the app client "
+            "forbids it: USER_WRITABLE_ATTRIBUTES must list the attributes users may write"
+        )
+    if claim in user_writable:
+        raise ValueError(f"TENANT_CLAIM {claim} is writable by users (it is in USER_WRITABLE_ATTRIBUTES)")
 
 
 def _number(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -52,9 +76,14 @@ class AuthorizerSettings:
     token_leeway_seconds: int = 30  # TOKEN_LEEWAY_SECONDS: for exp and nbf
     tenant_claim: str | None = None  # TENANT_CLAIM: a claim naming a team's tenant
     users_usage_key: str | None = None  # USERS_USAGE_KEY: the usage key of signed-in users
+    # USER_WRITABLE_ATTRIBUTES: the attributes users may write (comma-separated); None: unknown
+    user_writable_attributes: tuple[str, ...] | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "AuthorizerSettings":
+        tenant_claim = _text(environ, "TENANT_CLAIM")
+        user_writable = _names(environ, "USER_WRITABLE_ATTRIBUTES")
+        check_tenant_claim(tenant_claim, user_writable)
         algorithms = tuple(a.strip() for a in environ.get("TOKEN_ALGORITHMS", "RS256").split(",") if a.strip())
         return cls(
             table_name=_text(environ, "TABLE_NAME"),
@@ -65,8 +94,9 @@ class AuthorizerSettings:
             token_use=_text(environ, "TOKEN_USE") if "TOKEN_USE" in environ else ACCESS_TOKEN_USE,
             token_algorithms=algorithms,
             token_leeway_seconds=_number(environ, "TOKEN_LEEWAY_SECONDS", 30, 0, 300),
-            tenant_claim=_text(environ, "TENANT_CLAIM"),
+            tenant_claim=tenant_claim,
             users_usage_key=_text(environ, "USERS_USAGE_KEY"),
+            user_writable_attributes=user_writable,
         )
 
     def require_table_name(self) -> str:

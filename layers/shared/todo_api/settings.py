@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     # previous one, while set (non-empty), is still accepted (a rotation).
     cursor_secret: SecretStr | None = Field(default=None, validation_alias="CURSOR_SECRET")
     cursor_secret_previous: SecretStr | None = Field(default=None, validation_alias="CURSOR_SECRET_PREVIOUS")
+    # The role whose STS sessions, one per tenant, reach the tables (None: the function's own role,
+    # as on DynamoDB Local, which checks no IAM); see todo_api.adapters.tenant_credentials.
+    tenant_role_arn: str | None = Field(
+        default=None, validation_alias="TENANT_ROLE_ARN", pattern=r"^$|^arn:aws[a-z-]*:iam::[0-9]{12}:role/\S+$"
+    )
     cors_allow_origin: str = Field(
         default="*", validation_alias="CORS_ALLOW_ORIGIN", pattern=r"^\*$|^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
     )

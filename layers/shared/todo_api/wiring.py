@@ -57,13 +57,41 @@ def cursor_signer() -> "CursorSigner":
 
 
 @cache
+def tenant_clients() -> "Callable[[str], DynamoDBClient] | None":
+    """Per-tenant clients on STS sessions scoped to the tenant, where TENANT_ROLE_ARN is set (on
+    AWS); None elsewhere: the API functions then use their own role's client."""
+    settings = _settings()
+    if not settings.tenant_role_arn:
+        return None
+    from todo_api.adapters.tenant_credentials import TenantClients
+
+    clients_of_tenants = TenantClients(
+        clients.sts_client,
+        clients.dynamodb_client,
+        settings.tenant_role_arn,
+        _table_name(),
+        settings.idempotency_table_name,
+    )
+    return clients_of_tenants.for_tenant
+
+
+def _api_client() -> "DynamoDBClient | None":
+    """The API functions' shared client; None when every call goes through `tenant_clients`."""
+    return None if tenant_clients() is not None else dynamodb()
+
+
+@cache
 def todo_service() -> "TodoService":
     from todo_api.adapters.todo_store import DynamoDBTodoStore
     from todo_api.domain.todos import TodoService
 
     settings = _settings()
     store = DynamoDBTodoStore(
-        dynamodb(), _table_name(), settings.idempotency_table_name, settings.idempotency_ttl_seconds
+        _api_client(),
+        _table_name(),
+        settings.idempotency_table_name,
+        settings.idempotency_ttl_seconds,
+        tenant_clients=tenant_clients(),
     )
     return TodoService(store, cursor_signer)
 
@@ -73,7 +101,9 @@ def activity_feed() -> "ActivityFeed":
     from todo_api.adapters.activity_store import DynamoDBActivityStore
     from todo_api.domain.activity import ActivityFeed
 
-    return ActivityFeed(DynamoDBActivityStore(dynamodb(), _table_name()), cursor_signer())
+    return ActivityFeed(
+        DynamoDBActivityStore(_api_client(), _table_name(), tenant_clients=tenant_clients()), cursor_signer()
+    )
 
 
 @cache
@@ -145,6 +175,7 @@ def reset() -> None:
         dynamodb,
         events,
         cursor_signer,
+        tenant_clients,
         todo_service,
         activity_feed,
         stream_consumer,

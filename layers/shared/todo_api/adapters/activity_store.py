@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -38,10 +39,26 @@ def _body(event: ActivityEvent) -> str:
 class DynamoDBActivityStore:
     """The tenant's events, newest first."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int | None = None) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient | None,
+        table_name: str,
+        retention_days: int | None = None,
+        *,
+        tenant_clients: Callable[[str], DynamoDBClient] | None = None,
+    ) -> None:
+        """`tenant_clients`, when given, gives each call the client of its tenant (as the todo store's)."""
         self._client = client
+        self._tenant_clients = tenant_clients
         self._table = table_name
         self._retention_seconds = retention_days * 86400 if retention_days else None
+
+    def _for(self, tenant: str) -> DynamoDBClient:
+        if self._tenant_clients is not None:
+            return self._tenant_clients(tenant)
+        if self._client is None:
+            raise RuntimeError("an activity store needs a client or tenant clients")
+        return self._client
 
     def add(self, tenant: str, event: ActivityEvent) -> bool:
         """Store the event once; False when it was already there (a redelivery).
@@ -67,7 +84,9 @@ class DynamoDBActivityStore:
         }
         try:
             with STORE_ERRORS:
-                self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(PK)")
+                self._for(tenant).put_item(
+                    TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(PK)"
+                )
         except ClientError as error:
             if is_condition_failure(error):
                 logger.info("event already in the feed", extra={"event_id": event.id})
@@ -83,7 +102,7 @@ class DynamoDBActivityStore:
         pk = s(activity_pk(tenant))
         start: dict[str, Any] = {"ExclusiveStartKey": {"PK": pk, "SK": s(event_sk(after_id))}} if after_id else {}
         with STORE_ERRORS:
-            result = self._client.query(
+            result = self._for(tenant).query(
                 TableName=self._table,
                 KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
                 ExpressionAttributeValues={":pk": pk, ":prefix": s("EVENT#")},

@@ -24,8 +24,21 @@ CONFIG = Config(
 )
 
 
-def dynamodb_client() -> "DynamoDBClient":
-    return boto3.client("dynamodb", config=CONFIG)
+def dynamodb_client(credentials: dict[str, str] | None = None) -> "DynamoDBClient":
+    """The function role's client, or one on the given credentials (`aws_access_key_id`, ...)."""
+    if credentials is None:
+        return boto3.client("dynamodb", config=CONFIG)
+    return boto3.client(
+        "dynamodb",
+        config=CONFIG,
+        aws_access_key_id=credentials["aws_access_key_id"],
+        aws_secret_access_key=credentials["aws_secret_access_key"],
+        aws_session_token=credentials["aws_session_token"],
+    )
+
+
+def sts_client() -> Any:  # no mypy_boto3_sts stubs in the lock file
+    return boto3.client("sts", config=CONFIG)
 
 
 def events_client() -> Any:  # no mypy_boto3_events stubs in the lock file

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from todo_api.domain.errors import StoreUnavailable
+from todo_api.domain.errors import StoreUnavailable, TenantStorageFull
 
 if TYPE_CHECKING:
     from todo_api.domain.models import Todo
@@ -26,6 +26,7 @@ BY_COMPLETED_INDEX = "ByCompleted"
 _UNAVAILABLE = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
+    "Throttling",  # STS's code, for the per-tenant sessions (todo_api.adapters.tenant_credentials)
     "RequestLimitExceeded",
     "InternalServerError",
     "ServiceUnavailable",
@@ -103,11 +104,19 @@ def failure_item(error: ClientError) -> Item | None:
     return item or None
 
 
-def _unavailable(error: BaseException) -> StoreUnavailable | None:
+# The item collection (a partition key's items, with an LSI) is at its 10 GB: a write that would grow
+# it fails with this error (a transaction with this cancellation reason), until items are deleted.
+STORAGE_FULL = "ItemCollectionSizeLimitExceededException"
+STORAGE_FULL_REASON = "ItemCollectionSizeLimitExceeded"
+
+
+def _unavailable(error: BaseException) -> StoreUnavailable | TenantStorageFull | None:
     if isinstance(error, BotoCoreError):
         return StoreUnavailable()
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
+        if code == STORAGE_FULL:
+            return TenantStorageFull()
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         if code in _UNAVAILABLE or status >= 500:
             return StoreUnavailable()
@@ -116,7 +125,8 @@ def _unavailable(error: BaseException) -> StoreUnavailable | None:
 
 class _StoreErrors:
     """`with STORE_ERRORS:` around a call: throttling and outages (after botocore's retries, and
-    any connection or timeout error) become StoreUnavailable; other errors pass unchanged."""
+    any connection or timeout error) become StoreUnavailable, a full item collection
+    TenantStorageFull; other errors pass unchanged."""
 
     def __enter__(self) -> None:
         return None

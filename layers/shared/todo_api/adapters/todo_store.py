@@ -34,6 +34,7 @@ from botocore.exceptions import ClientError
 
 from todo_api.adapters.dynamodb import (
     BY_COMPLETED_INDEX,
+    STORAGE_FULL_REASON,
     STORE_ERRORS,
     Item,
     completed_sk,
@@ -53,6 +54,7 @@ from todo_api.domain.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     StoreUnavailable,
+    TenantStorageFull,
     TodoNotFound,
     VersionConflict,
 )
@@ -92,6 +94,8 @@ def _cancelled(error: ClientError, token: str) -> Exception | None:
     own_retry = len(reasons) == 2 and (reasons[1].get("Item") or {}).get("request") == s(token)
     if own_retry and codes[1] == "ConditionalCheckFailed":
         return None
+    if STORAGE_FULL_REASON in codes:
+        return TenantStorageFull()
     if _BUSY_REASONS.intersection(codes) or "TransactionConflict" in codes:
         return StoreUnavailable()  # throttled, or a concurrent write of the same todo: retry
     if codes and codes[0] == "ConditionalCheckFailed":
@@ -134,23 +138,35 @@ _BUSY_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLim
 class DynamoDBTodoStore:
     def __init__(
         self,
-        client: DynamoDBClient,
+        client: DynamoDBClient | None,
         table_name: str,
         idempotency_table: str | None = None,
         idempotency_ttl_seconds: int = 86400,
         clock: Callable[[], str] = now,
+        *,
+        tenant_clients: Callable[[str], DynamoDBClient] | None = None,
     ) -> None:
+        """`tenant_clients`, when given, gives each call the client of its tenant (credentials scoped
+        to that tenant: `todo_api.adapters.tenant_credentials`); else every call uses `client`."""
         self._client = client
         self._clock = clock  # the time of an update made again (see `update`)
+        self._tenant_clients = tenant_clients
         self._table = table_name
         self._claims = idempotency_table
         self._claim_ttl = idempotency_ttl_seconds
+
+    def _for(self, tenant: str) -> DynamoDBClient:
+        if self._tenant_clients is not None:
+            return self._tenant_clients(tenant)
+        if self._client is None:
+            raise RuntimeError("a todo store needs a client or tenant clients")
+        return self._client
 
     def create(self, tenant: str, todo: Todo) -> Todo:
         item = to_item(tenant, todo)
         try:
             with STORE_ERRORS:
-                self._client.put_item(
+                self._for(tenant).put_item(
                     TableName=self._table,
                     Item=item,
                     ConditionExpression="attribute_not_exists(PK)",
@@ -178,7 +194,7 @@ class DynamoDBTodoStore:
         }
         try:
             with STORE_ERRORS:
-                self._client.transact_write_items(
+                self._for(tenant).transact_write_items(
                     TransactItems=[
                         {
                             "Put": {
@@ -200,35 +216,41 @@ class DynamoDBTodoStore:
                     ]
                 )
         except ClientError as error:
-            return self._earlier_claim(error, claim_id, fingerprint)
+            return self._earlier_claim(error, tenant, claim_id, fingerprint)
         return todo
 
-    def _earlier_claim(self, error: ClientError, claim_id: str, fingerprint: str) -> Todo:
+    def _earlier_claim(self, error: ClientError, tenant: str, claim_id: str, fingerprint: str) -> Todo:
         """The todo of the key's earlier claim, from a cancelled transaction; or the right error."""
         if (cancelled := _cancellation(error)) is None:
             raise error
         reasons, codes = cancelled
+        if STORAGE_FULL_REASON in codes:
+            raise TenantStorageFull() from error
         if _BUSY_REASONS.intersection(codes):
             raise StoreUnavailable() from error
         if "TransactionConflict" in codes:
             raise IdempotencyKeyInUse() from error  # another request is writing the same claim now
         if len(codes) != 2 or codes[1] != "ConditionalCheckFailed":
             raise error
-        earlier = reasons[1].get("Item") or self._claim(claim_id)
+        earlier = reasons[1].get("Item") or self._claim(tenant, claim_id)
         if earlier is None:
             raise IdempotencyKeyInUse() from error  # the claim expired and vanished meanwhile: retry
         if string(earlier, "fingerprint") != fingerprint:
             raise IdempotencyKeyReused() from error
         return Todo.model_validate_json(string(earlier, "response"))
 
-    def _claim(self, claim_id: str) -> Item | None:
+    def _claim(self, tenant: str, claim_id: str) -> Item | None:
         with STORE_ERRORS:
-            result = self._client.get_item(TableName=str(self._claims), Key={"id": s(claim_id)}, ConsistentRead=True)
+            result = self._for(tenant).get_item(
+                TableName=str(self._claims), Key={"id": s(claim_id)}, ConsistentRead=True
+            )
         return result.get("Item")
 
     def get(self, tenant: str, todo_id: str) -> Todo:
         with STORE_ERRORS:
-            result = self._client.get_item(TableName=self._table, Key=todo_key(tenant, todo_id), ConsistentRead=True)
+            result = self._for(tenant).get_item(
+                TableName=self._table, Key=todo_key(tenant, todo_id), ConsistentRead=True
+            )
         if "Item" not in result:
             raise TodoNotFound()
         return from_item(result["Item"])
@@ -263,7 +285,7 @@ class DynamoDBTodoStore:
             values[":u"] = s(updated_at)
             try:
                 with STORE_ERRORS:
-                    result = self._client.update_item(
+                    result = self._for(tenant).update_item(
                         TableName=self._table,
                         Key=todo_key(tenant, todo_id),
                         UpdateExpression="SET " + ", ".join(sets),
@@ -311,7 +333,7 @@ class DynamoDBTodoStore:
         }
         try:
             with STORE_ERRORS:
-                self._client.transact_write_items(
+                self._for(tenant).transact_write_items(
                     TransactItems=[
                         {"Delete": delete},
                         {
@@ -334,7 +356,7 @@ class DynamoDBTodoStore:
     def deleted_at(self, tenant: str, todo_id: str) -> str | None:
         """When the todo was last deleted, from its tombstone (None when there is none)."""
         with STORE_ERRORS:
-            result = self._client.get_item(
+            result = self._for(tenant).get_item(
                 TableName=self._table,
                 Key={"PK": s(tenant_pk(tenant)), "SK": s(tombstone_sk(todo_id))},
                 ConsistentRead=True,
@@ -375,6 +397,8 @@ class DynamoDBTodoStore:
                     }
                 }
         with STORE_ERRORS:
-            result = self._client.query(TableName=self._table, Limit=limit + 1, ConsistentRead=True, **query, **start)
+            result = self._for(tenant).query(
+                TableName=self._table, Limit=limit + 1, ConsistentRead=True, **query, **start
+            )
         todos = [from_item(item) for item in result.get("Items", [])[:limit]]
         return todos, (todos[-1].id if len(result.get("Items", [])) > limit else None)

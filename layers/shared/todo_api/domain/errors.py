@@ -47,5 +47,12 @@ class IdempotencyKeyInUse(TodoError):
     message = "A request with this Idempotency-Key is still in progress"
 
 
+class TenantStorageFull(TodoError):
+    """The tenant's partition holds all it may: its todos share one partition key, and a table with a
+    local secondary index caps a partition key's items (the item collection) at 10 GB."""
+
+    message = "The tenant's storage is full (10 GB of todos per tenant): delete todos to make room"
+
+
 class StoreUnavailable(TodoError):
     message = "Storage is busy or unavailable, retry later"

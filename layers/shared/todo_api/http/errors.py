@@ -15,6 +15,7 @@ from todo_api.domain.errors import (
     IdempotencyKeyReused,
     PayloadTooLarge,
     StoreUnavailable,
+    TenantStorageFull,
     TodoError,
     TodoNotFound,
     Unauthenticated,
@@ -38,6 +39,7 @@ _STATUS: dict[type[Exception], HTTPStatus] = {
     TodoNotFound: HTTPStatus.NOT_FOUND,
     NotFoundError: HTTPStatus.NOT_FOUND,
     IdempotencyKeyInUse: HTTPStatus.CONFLICT,
+    TenantStorageFull: HTTPStatus.CONFLICT,  # a 5xx would count against the API's errors alarm
     VersionConflict: HTTPStatus.PRECONDITION_FAILED,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -54,7 +56,10 @@ _DESCRIPTIONS = {
     401: "Missing or invalid API key",
     403: "The key has no usage key of the usage plan (deployed stage only): re-issue it",
     404: "Todo not found, or owned by another tenant",
-    409: "A request with the same Idempotency-Key is in progress",
+    409: (
+        "A request with the same Idempotency-Key is in progress (with Retry-After); or the tenant's storage "
+        "is full (10 GB of todos per tenant; no Retry-After: delete todos first)"
+    ),
     412: "If-Match does not match the current version",
     413: "Request body over 64 KiB",
     415: "The body is not declared as `application/json` in UTF-8 (no charset, or `charset=utf-8`)",
@@ -86,7 +91,8 @@ def error_response(error: Exception) -> Response[str]:
     """Translate an expected error to its status and JSON body; re-raise anything else."""
     status = _status_of(error)
     message = error.message if isinstance(error, TodoError) else _MESSAGES.get(type(error), status.phrase)
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status in (503, 409) else None
+    retry = status == 503 or isinstance(error, IdempotencyKeyInUse)  # a full tenant is not helped by waiting
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if retry else None
     body = ErrorBody(error=message, details=_details(error)).model_dump(exclude_none=True)
     logger.info("request rejected", extra={"status": int(status), "reason": message})
     return Response(
