@@ -140,3 +140,53 @@ def test_floods_are_throttled_while_the_quiet_tenant_and_user_are_served(server:
     for answer in results["user"]:
         if answer.status_code == 429:
             assert_throttled(answer, "Too many requests")
+
+
+def create(session: requests.Session, server: Served, tenant: str, title: str) -> requests.Response:
+    return call(session, server, key_headers(tenant), "POST", json={"title": title})
+
+
+def stored(session: requests.Session, server: Served, tenant: str) -> list[str]:
+    return [
+        item["title"] for item in call(session, server, key_headers(tenant), path="/todos?limit=100").json()["items"]
+    ]
+
+
+def test_over_the_cap_of_stored_todos_a_create_is_409_naming_it_and_writes_nothing(server: Served) -> None:
+    with requests.Session() as session:
+        made = [create(session, server, "capped", f"t{i}") for i in range(TODO_CAP)]
+        assert [answer.status_code for answer in made] == [201] * TODO_CAP
+        refused = create(session, server, "capped", "one too many")
+        assert refused.status_code == 409
+        assert refused.json() == {
+            "error": f"The cap of {TODO_CAP} stored todos is reached: delete todos to create new ones"
+        }
+        assert "Retry-After" not in refused.headers  # waiting does not help: deleting does
+        keyed = call(session, server, {**key_headers("capped"), "Idempotency-Key": "k-1"}, "POST", json={"title": "k"})
+        assert keyed.status_code == 409
+        assert sorted(stored(session, server, "capped")) == [f"t{i}" for i in range(TODO_CAP)]
+        # A delete makes room for one more, and only one.
+        assert (
+            call(session, server, key_headers("capped"), "DELETE", f"/todos/{made[0].json()['id']}").status_code == 200
+        )
+        assert create(session, server, "capped", "again").status_code == 201
+        assert create(session, server, "capped", "and again").status_code == 409
+
+
+def test_the_cap_holds_when_creates_race(server: Served) -> None:
+    def one(index: int) -> int:
+        with requests.Session() as session:
+            return create(session, server, "racing", f"r{index}").status_code
+
+    threads = 8
+    statuses: list[int] = []
+    workers = [threading.Thread(target=lambda i=i: statuses.append(one(i))) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    print(f"[fair capacity] {threads} racing creates under a cap of {TODO_CAP}: {sorted(statuses)}")
+    assert statuses.count(201) == TODO_CAP
+    assert set(statuses) <= {201, 409, 503}  # 503 (with Retry-After): the counter stayed busy
+    with requests.Session() as session:
+        assert len(stored(session, server, "racing")) == TODO_CAP

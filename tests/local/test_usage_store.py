@@ -98,3 +98,48 @@ def test_a_team_users_refusal_spends_nothing_of_the_team(client) -> None:  # typ
     assert outcomes == [None, None, Refusal("rate", 1), Refusal("rate", 1)]
     item = client.get_item(TableName=TABLE, Key={"id": {"S": f"tenant#{team}"}}, ConsistentRead=True)["Item"]
     assert item["used"]["N"] == "2"
+
+
+def test_a_new_callers_concurrent_burst_is_served_whole(client, subject: str) -> None:  # type: ignore[no-untyped-def]
+    """Eight first requests at once, within the burst: all served, although they race to make the
+    caller's item and to set its first state."""
+    limits = Limits(rate=1, burst=8, quota_per_day=100)
+    clock = Clock()
+    outcomes: list[Refusal | None] = []
+
+    def caller() -> None:
+        limiter = Limiter(DynamoDBUsageStore(dynamodb.client(client.meta.endpoint_url), TABLE), clock)
+        outcomes.append(limiter.spend(subject, limits))
+
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == [None] * 8
+    assert Limiter(DynamoDBUsageStore(client, TABLE), clock).spend(subject, limits) == Refusal("rate", 1)
+
+
+def test_an_idle_callers_concurrent_burst_is_served_whole_by_atomic_writes(client, subject: str) -> None:  # type: ignore[no-untyped-def]
+    """A caller idle since a minute, then eight requests at once within the burst: all served,
+    each by at most two conditional UpdateItems (never a compare-and-set to race for)."""
+    limits = Limits(rate=1, burst=8, quota_per_day=100)
+    clock = Clock()
+    assert Limiter(DynamoDBUsageStore(client, TABLE), clock).spend(subject, limits) is None
+    clock.now += 60_000
+    outcomes: list[Refusal | None] = []
+    calls: list[str] = []
+
+    def caller() -> None:
+        own = dynamodb.client(client.meta.endpoint_url)
+        own.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+        outcomes.append(Limiter(DynamoDBUsageStore(own, TABLE), clock).spend(subject, limits))
+
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == [None] * 8
+    assert set(calls) == {"UpdateItem"}
+    assert len(calls) <= 3 * 8  # the busy path, the idle path, and the busy path again for its losers

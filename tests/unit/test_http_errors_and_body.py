@@ -118,7 +118,7 @@ def test_the_public_routes_document_only_the_throttle():
     assert list(responses) == [429]
     assert responses[429]["content"] == {"application/json": {"model": ErrorBody}}
     assert responses[429]["headers"]["Retry-After"]["description"] == "Seconds to wait before retrying"
-    assert responses[429]["description"].startswith("Throttled, or the key's daily quota is spent")
+    assert responses[429]["description"].startswith("The stage's throttle")
 
 
 def request(method="POST", body=None, content_type="application/json", *, encoded=False, multi=None):

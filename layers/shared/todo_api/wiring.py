@@ -54,7 +54,11 @@ def todo_service() -> "TodoService":
 
     settings = _settings()
     store = DynamoDBTodoStore(
-        dynamodb(), _table_name(), settings.idempotency_table_name, settings.idempotency_ttl_seconds
+        dynamodb(),
+        _table_name(),
+        settings.idempotency_table_name,
+        settings.idempotency_ttl_seconds,
+        settings.todo_cap,
     )
     return TodoService(store)
 

@@ -7,8 +7,9 @@ counts: an idle caller's item goes away by itself, and no item ever grows.
 
 Spending is one UpdateItem whose condition is the domain's `Window`; a state outside it comes
 back with the failed condition (`ReturnValuesOnConditionCheckFailure`), so the refusal needs no
-extra read, and the domain's next state is written with a compare-and-set PutItem. A new caller's
-item is first made with zeros (an UpdateItem that keeps what is there), then compared and set.
+extra read. A caller idle today is served by a second conditional UpdateItem (tat becomes now
+plus one interval); a new day's state is written with a compare-and-set PutItem, and a new
+caller's item is first made with zeros (an UpdateItem that keeps what is there), then compared and set.
 """
 
 from typing import TYPE_CHECKING
@@ -65,6 +66,30 @@ class DynamoDBUsageStore:
                 raise
             return False, _usage(failure_item(error))
         return True, None
+
+    def spend_idle(self, subject: str, window: Window) -> bool:
+        try:
+            with STORE_ERRORS:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"id": s(subject)},
+                    UpdateExpression="SET #t = :t, #u = #u + :one, #e = :e",
+                    ConditionExpression="#t < :lo AND #d = :d AND #u < :q",
+                    ExpressionAttributeNames=_NAMES,
+                    ExpressionAttributeValues={
+                        ":t": n(window.tat_floor + window.interval_ms),
+                        ":one": n(1),
+                        ":e": _expires_at(window.day),
+                        ":lo": n(window.tat_floor),
+                        ":d": n(window.day),
+                        ":q": n(window.quota),
+                    },
+                )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            return False
+        return True
 
     def replace(self, subject: str, expected: Usage | None, new: Usage) -> tuple[bool, Usage | None]:
         if expected is None:

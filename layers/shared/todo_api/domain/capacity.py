@@ -12,9 +12,9 @@ that is, at most `burst` requests at once, then `rate` per second, and while few
 the moment the inequality holds again, or the next UTC midnight for the quota.
 
 The store spends one request in one conditional write whenever the stored state lies within
-the `Window` of `fast_path` (a caller who is busy right now, the case a flood is made of); any
-other state (a new caller, an idle one, a new day) is decided by `decide` and written with a
-compare-and-set on the state that was read.
+the `Window` of `fast_path` (a caller who is busy right now, the case a flood is made of); a
+caller idle today costs that write, which fails, and a second atomic one (the idle path); a new
+caller or a new day is decided by `decide` and written with a compare-and-set on the state read.
 """
 
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 from todo_api.domain.auth import USER_TENANT_PREFIX
 
 DAY_MS = 86_400_000
-MAX_ATTEMPTS = 3  # compare-and-set rounds before a caller racing with itself is told to retry
+MAX_ATTEMPTS = 4  # rounds before a caller whose requests race each other is told to retry
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,11 @@ class UsageStore(Protocol):
         """Spend one request if the stored state is within `window`: (True, None); else
         (False, the stored state, None if there is none), writing nothing."""
 
+    def spend_idle(self, subject: str, window: Window) -> bool:
+        """Spend one request of a caller idle today (`tat_ms < tat_floor`, `day == day`, `used <
+        quota`): `tat_ms` becomes `tat_floor + interval_ms`, `used` one more. False, writing
+        nothing, if the state is no longer so."""
+
     def replace(self, subject: str, expected: Usage | None, new: Usage) -> tuple[bool, Usage | None]:
         """Store `new` if the stored state is still `expected` (None: no state): (True, None); else
         (False, the stored state), writing nothing."""
@@ -130,16 +135,25 @@ class Limiter:
         self._clock = clock_ms
 
     def spend(self, subject: str, limits: Limits) -> Refusal | None:
+        """Each round tries the busy path first; an idle caller of today is served by the idle
+        path's one atomic write (no value to race for); only a new caller or a new day is written
+        by compare-and-set, and a request that loses it finds the caller busy in the next round."""
         now = self._clock()
-        spent, current = self._store.spend_within(subject, fast_path(limits, now))
+        window = fast_path(limits, now)
         for _ in range(MAX_ATTEMPTS):
+            spent, current = self._store.spend_within(subject, window)
             if spent:
                 return None
             outcome = decide(limits, current, now)
             if isinstance(outcome, Refusal):
                 return outcome
-            spent, current = self._store.replace(subject, current, outcome)
-        return None if spent else Refusal("rate", 1)  # its own requests keep racing: busy, retry
+            if current is not None and current.day == window.day and current.tat_ms < window.tat_floor:
+                spent = self._store.spend_idle(subject, window)
+            else:
+                spent = self._store.replace(subject, current, outcome)[0]
+            if spent:
+                return None
+        return Refusal("rate", 1)  # its own requests keep racing: busy, retry
 
 
 class Capacity:

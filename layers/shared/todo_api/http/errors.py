@@ -15,6 +15,7 @@ from todo_api.domain.errors import (
     IdempotencyKeyReused,
     PayloadTooLarge,
     StoreUnavailable,
+    TodoCapReached,
     TodoError,
     TodoNotFound,
     Unauthenticated,
@@ -38,6 +39,7 @@ _STATUS: dict[type[Exception], HTTPStatus] = {
     TodoNotFound: HTTPStatus.NOT_FOUND,
     NotFoundError: HTTPStatus.NOT_FOUND,
     IdempotencyKeyInUse: HTTPStatus.CONFLICT,
+    TodoCapReached: HTTPStatus.CONFLICT,
     VersionConflict: HTTPStatus.PRECONDITION_FAILED,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -54,12 +56,18 @@ _DESCRIPTIONS = {
     401: "Missing or invalid API key",
     403: "The key has no usage key of the usage plan (deployed stage only): re-issue it",
     404: "Todo not found, or owned by another tenant",
-    409: "A request with the same Idempotency-Key is in progress",
+    409: (
+        "A request with the same Idempotency-Key is in progress (with Retry-After), or the tenant's cap "
+        "on stored todos is reached (the error names the cap; nothing is written)"
+    ),
     412: "If-Match does not match the current version",
     413: "Request body over 64 KiB",
     415: "The body is not declared as `application/json` in UTF-8 (no charset, or `charset=utf-8`)",
     422: "Idempotency-Key reused with a different body",
-    429: "Throttled, or the key's daily quota is spent (deployed stage only); see Retry-After",
+    429: (
+        "The caller's rate, burst or daily quota is spent (per tenant, and per signed-in user), or the stage's "
+        "throttle; retry after Retry-After seconds"
+    ),
     503: "Storage throttled or unavailable; retry after Retry-After seconds",
 }
 
@@ -84,7 +92,8 @@ def error_response(error: Exception) -> Response[str]:
     """Translate an expected error to its status and JSON body; re-raise anything else."""
     status = _status_of(error)
     message = error.message if isinstance(error, TodoError) else _MESSAGES.get(type(error), status.phrase)
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status in (503, 409) else None
+    retry = isinstance(error, (StoreUnavailable, IdempotencyKeyInUse))  # busy: a retry may succeed
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if retry else None
     body = ErrorBody(error=message, details=_details(error)).model_dump(exclude_none=True)
     logger.info("request rejected", extra={"status": int(status), "reason": message})
     return Response(
@@ -119,7 +128,7 @@ def public_responses() -> "dict[int, OpenAPIResponse]":
     """The errors a route without a key can meet: the stage's throttle (429) only."""
     return {
         429: {
-            "description": _DESCRIPTIONS[429],
+            "description": "The stage's throttle (all callers together); retry after Retry-After seconds",
             "content": {"application/json": {"model": ErrorBody}},
             "headers": dict(RETRY_AFTER_HEADER),
         }
