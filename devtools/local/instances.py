@@ -2,9 +2,15 @@
 
 As on Lambda, an instance starts on first use (its cold start: the handler's import), is reused
 while warm, and a new one starts for a request that arrives while every instance of the function
-is busy, up to the function's concurrency limit (the template's `ReservedConcurrentExecutions`,
-else TODO_LOCAL_CONCURRENCY, default 10). Beyond it the invocation is throttled at once, as Lambda
-throttles a synchronous invocation (`Throttled`).
+is busy. Two limits, of different kinds:
+
+- the template's `ReservedConcurrentExecutions`, the function's own limit on the stage: an
+  invocation beyond it (counting those running and those waiting) is throttled at once, as Lambda
+  throttles a synchronous invocation (`Throttled`);
+- TODO_LOCAL_CONCURRENCY (default 10), a limit of this machine, not of the stage (where a function
+  without reserved concurrency scales to the account's limit): at most that many instances of a
+  function run at once, and a request beyond it waits, first come first served, for one of them to
+  be free. The client sees latency, never an error the stage would not give.
 
 Lambda's limits, each ending the instance (the next request gets a new one):
 - `Timeout`: an invocation still running at its deadline is stopped (`Sandbox.Timedout`);
@@ -24,6 +30,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -75,7 +82,8 @@ class Spec:
     memory_mb: int
     timeout_s: float
     environment: dict[str, str]
-    concurrency: int
+    local_limit: int  # instances at once on this machine (TODO_LOCAL_CONCURRENCY); beyond: wait
+    reserved: int | None = None  # the template's ReservedConcurrentExecutions; beyond: Throttled
 
 
 def _memory_kb(pid: int, field: str) -> int:
@@ -217,19 +225,32 @@ class Instance:
             self.process.wait(5)
 
 
+class _Waiter:
+    """A request waiting for an instance: `release` hands it one (or, if that one cannot serve, the
+    right to start a new one: `instance` stays None)."""
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.instance: Instance | None = None
+
+
 class Pool:
-    """The instances of one function: warm ones are reused, new ones start while all are busy."""
+    """The instances of one function: warm ones are reused, new ones start while all are busy, up to
+    the local limit; beyond it a request waits in line (see the module's docstring)."""
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self._idle: list[Instance] = []
-        self._busy = 0
+        self._busy = 0  # instances serving (or starting for) a request
+        self._waiting: deque[_Waiter] = deque()
         self._lock = threading.Lock()
         self._closed = False
 
     def acquire(self, generation: int) -> tuple[Instance, float | None]:
-        """A warm instance of this code generation, else a new one (and its init ms), else Throttled."""
+        """A warm instance of this code generation, else a new one (and its init ms), else the first
+        one another request releases; Throttled beyond the template's reserved concurrency."""
         stale: list[Instance] = []
+        waiter = None
         try:
             with self._lock:
                 while self._idle:
@@ -238,29 +259,53 @@ class Pool:
                         self._busy += 1
                         return instance, None
                     stale.append(instance)
-                if self._busy >= self.spec.concurrency:
-                    raise Throttled(self.spec.name, self.spec.concurrency)
-                self._busy += 1
+                reserved = self.spec.reserved
+                if reserved is not None and self._busy + len(self._waiting) >= reserved:
+                    raise Throttled(self.spec.name, reserved)
+                if self._busy < self.spec.local_limit:
+                    self._busy += 1
+                else:
+                    waiter = _Waiter()
+                    self._waiting.append(waiter)
         finally:
             for instance in stale:
                 instance.stop()
+        if waiter is not None:
+            waiter.ready.wait()  # the slot of a released instance is ours when this returns
+            if waiter.instance is not None:
+                return waiter.instance, None
         try:
             instance = Instance(self.spec, generation)
             init_ms = instance.start()
         except BaseException:
-            with self._lock:
-                self._busy -= 1
+            self._free_slot()
             raise
         _log(f"{self.spec.name}: instance pid {instance.pid} started (init {init_ms:.0f} ms)")
         return instance, init_ms
 
-    def release(self, instance: Instance, generation: int) -> None:
+    def _free_slot(self) -> None:
+        """An instance's slot is free: the first waiting request takes it (to start a new instance)."""
         with self._lock:
-            self._busy -= 1
-            if not self._closed and instance.generation == generation and instance.alive:
+            if self._waiting:
+                self._waiting.popleft().ready.set()
+            else:
+                self._busy -= 1
+
+    def release(self, instance: Instance, generation: int) -> None:
+        """The invocation ended: the instance goes to the first waiting request, else back to the idle ones."""
+        reusable = instance.generation == generation and instance.alive
+        with self._lock:
+            if reusable and not self._closed:
+                if self._waiting:
+                    waiter = self._waiting.popleft()
+                    waiter.instance = instance
+                    waiter.ready.set()
+                    return
+                self._busy -= 1
                 self._idle.append(instance)
                 return
         instance.stop()
+        self._free_slot()
 
     def invoke(self, event: str, generation: Callable[[], int]) -> tuple[str, float | None]:
         """The result of `event` (JSON in, JSON out) and, on a cold start, the init ms."""

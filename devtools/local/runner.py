@@ -262,7 +262,8 @@ class LambdaRunner(InProcessLambdaRunner):
             memory_mb=int(function.memory or 128),
             timeout_s=float(function.timeout or 3),
             environment=environment,
-            concurrency=int(reserved) if isinstance(reserved, int) else default,
+            local_limit=default,
+            reserved=int(reserved) if isinstance(reserved, int) else None,
         )
 
     def reload_if_changed(self) -> None:

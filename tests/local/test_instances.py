@@ -51,6 +51,10 @@ def lambda_handler(event, context):
         (ROOM / "inside").touch()
         while not (ROOM / "gate").exists():
             time.sleep(0.01)
+    elif mode == "hold":  # say so (one file per invocation), then wait for the gate file
+        (ROOM / f"held-{{os.getpid()}}-{{len(_served)}}").touch()
+        while not (ROOM / "gate").exists():
+            time.sleep(0.01)
     elif mode == "sleep":
         time.sleep(float(query["s"]))
     elif mode == "alloc":
@@ -63,6 +67,9 @@ def lambda_handler(event, context):
     return {{"statusCode": 200, "headers": {{"Content-Type": "application/json"}}, "body": json.dumps(body)}}
 """
 
+# The probe's functions and the limits the copied template gives them; this machine's limit
+# (TODO_LOCAL_CONCURRENCY) is 2 instances a function.
+LOCAL_LIMIT = 2
 # The probe's functions and the limits the copied template gives them.
 LIMITS = {
     "functions/docs/": "      Timeout: 30\n",
@@ -104,14 +111,16 @@ def tree(tmp_path_factory: pytest.TempPathFactory, room: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def probed(tree: Path, ddb: dynamodb.DynamoDBLocal) -> Iterator[tuple[Local, str]]:
-    with local_api(tree / "template.yaml", ddb) as api:
-        server = make_server("127.0.0.1", 0, api.app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield api, f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TODO_LOCAL_CONCURRENCY", str(LOCAL_LIMIT))  # read when the runner starts
+        with local_api(tree / "template.yaml", ddb) as api:
+            server = make_server("127.0.0.1", 0, api.app, threaded=True)
+            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            thread.start()
+            try:
+                yield api, f"http://127.0.0.1:{server.server_port}"
+            finally:
+                server.shutdown()
 
 
 def call(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -202,6 +211,27 @@ def test_beyond_the_concurrency_limit_a_request_is_throttled(probed: tuple[Local
         blocked.join(120)
     assert results[0][0] == 200
     assert call(url + "/activity?mode=info", headers)[0] == 200  # the instance is free again
+
+
+def test_beyond_the_local_limit_a_request_waits_for_a_free_instance(probed: tuple[Local, str], room: Path) -> None:
+    """DocsFunction has no reserved concurrency, so on the stage it scales: here, past this machine's
+    limit of LOCAL_LIMIT instances, a request waits until one is free and is then served by it: no
+    error, and no instance beyond the limit."""
+    _api, url = probed
+    results: list[Any] = []
+    burst = LOCAL_LIMIT + 2
+    threads = [threading.Thread(target=lambda: results.append(call(url + "/?mode=hold"))) for _ in range(burst)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_for(lambda: len(list(room.glob("held-*"))) >= LOCAL_LIMIT, "the limit's invocations inside the handler")
+    finally:
+        (room / "gate").touch()
+        for thread in threads:
+            thread.join(120)
+    assert [status for status, _ in results] == [200] * burst, results
+    assert len({body["pid"] for _, body in results}) == LOCAL_LIMIT  # the waiting ones ran in those instances
+    assert len(list(room.glob("held-*"))) == burst
 
 
 def test_past_its_timeout_a_function_is_stopped_and_its_instance_replaced(probed: tuple[Local, str]) -> None:

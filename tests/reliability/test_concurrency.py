@@ -20,6 +20,9 @@ from devtools.local.serve import served
 from tests.reliability.conftest import TENANT_A, TENANT_B, Server, bounded
 
 THREADS = 8
+# A burst past the local limit of instances a function may have (TODO_LOCAL_CONCURRENCY, 10):
+# on the stage, where the functions have no reserved concurrency, it scales; here it waits.
+BURST = 24
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,32 @@ def test_concurrent_creates_with_one_idempotency_key_create_one_todo(server: Ser
     # Tenant B sees none of it.
     assert server.call("GET", f"/todos/{matching[0]}", tenant=TENANT_B).status_code == 404
     assert server.call("GET", f"/todos/{matching[0]}", tenant=TENANT_A).status_code == 200
+
+
+def test_a_burst_of_creates_with_one_idempotency_key_is_one_todo_and_no_server_error(server: Server, figures) -> None:
+    """BURST concurrent creates with one key, more than the instances a function may have locally:
+    the ones beyond wait for an instance (no 5xx, as the stage would not throttle them either);
+    exactly one todo."""
+    key = f"burst-{secrets.token_hex(8)}"
+    title = f"burst {key}"
+    start = threading.Barrier(BURST)
+    offset = server.log_offset()
+
+    def create(_: int) -> tuple[int, str | None]:
+        start.wait(timeout=60)
+        reply = server.call("POST", "/todos", json={"title": title}, headers={"Idempotency-Key": key})
+        return reply.status_code, reply.json().get("id")
+
+    with ThreadPoolExecutor(BURST) as pool:
+        replies = list(pool.map(create, range(BURST)))
+    statuses = Counter(status for status, _ in replies)
+    matching = [t["id"] for t in server.all_todos() if t["title"] == title]
+    figures(f"{BURST} concurrent creates with one Idempotency-Key", f"{dict(statuses)}, todos created: {len(matching)}")
+    assert set(statuses) <= {201, 409}, replies  # 409: the first is still in progress (Retry-After)
+    assert len({todo_id for status, todo_id in replies if status == 201}) == 1
+    assert len(matching) == 1
+    logged = server.statuses_since(offset)
+    assert not [status for status in logged if status >= 500], logged
 
 
 def unconditional_patches(server: Server, todo_id: str, rounds: int) -> Counter[int]:
