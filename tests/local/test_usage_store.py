@@ -143,3 +143,23 @@ def test_an_idle_callers_concurrent_burst_is_served_whole_by_atomic_writes(clien
     assert outcomes == [None] * 8
     assert set(calls) == {"UpdateItem"}
     assert len(calls) <= 3 * 8  # the busy path, the idle path, and the busy path again for its losers
+
+
+def test_a_quiet_caller_costs_one_call_per_request_once_the_container_knows_it(client, subject: str) -> None:  # type: ignore[no-untyped-def]
+    """A caller below its rate finds its bucket run dry on every request: the container that served
+    it last tries the idle path first, one write, and a wrong guess costs one failed write only."""
+    clock = Clock()
+    limiter = Limiter(DynamoDBUsageStore(client, TABLE), clock)
+    limits = Limits(rate=1, burst=5, quota_per_day=100)
+    assert limiter.spend(subject, limits) is None
+    calls = count_calls(client)
+    for _ in range(3):
+        clock.now += 2_000
+        assert limiter.spend(subject, limits) is None
+    assert calls() == ["UpdateItem"] * 3
+    other = Limiter(DynamoDBUsageStore(client, TABLE), clock)  # another container: no guess, two writes
+    clock.now += 2_000
+    assert other.spend(subject, limits) is None
+    assert calls() == ["UpdateItem"] * 5
+    item = client.get_item(TableName=TABLE, Key={"id": {"S": subject}}, ConsistentRead=True)["Item"]
+    assert (item["used"]["N"], item["tat"]["N"]) == ("5", str(clock.now + 1000))

@@ -130,9 +130,14 @@ class Limiter:
     container must agree on it, as Lambda's clocks do to within milliseconds.
     """
 
-    def __init__(self, store: UsageStore, clock_ms: "ClockMs") -> None:
+    def __init__(self, store: UsageStore, clock_ms: "ClockMs", hints: int = 4096) -> None:
         self._store = store
         self._clock = clock_ms
+        # The last bucket time this container wrote per subject: a caller it last served idle and
+        # whose bucket has run dry since is tried on the idle path first (one call, not two). A
+        # hint is only a guess: a wrong one costs one failed conditional write.
+        self._hints: dict[str, int] = {}
+        self._max_hints = hints
 
     def spend(self, subject: str, limits: Limits) -> Refusal | None:
         """Each round tries the busy path first; an idle caller of today is served by the idle
@@ -140,6 +145,10 @@ class Limiter:
         by compare-and-set, and a request that loses it finds the caller busy in the next round."""
         now = self._clock()
         window = fast_path(limits, now)
+        hint = self._hints.pop(subject, None)
+        if hint is not None and hint < window.tat_floor and self._store.spend_idle(subject, window):
+            self._remember(subject, window.tat_floor + window.interval_ms)
+            return None
         for _ in range(MAX_ATTEMPTS):
             spent, current = self._store.spend_within(subject, window)
             if spent:
@@ -152,8 +161,14 @@ class Limiter:
             else:
                 spent = self._store.replace(subject, current, outcome)[0]
             if spent:
+                self._remember(subject, outcome.tat_ms)
                 return None
         return Refusal("rate", 1)  # its own requests keep racing: busy, retry
+
+    def _remember(self, subject: str, tat_ms: int) -> None:
+        if len(self._hints) >= self._max_hints:
+            self._hints.clear()
+        self._hints[subject] = tat_ms
 
 
 class Capacity:
