@@ -1,6 +1,7 @@
 """The functions on moto, in this process: what the tests' `aws` fixture and the benchmark share.
 
-    with moto_tables({"TodoTable": "todo-test", "IdempotencyTable": "todo-idem-test"}) as client:
+    names = {"TodoTable": "todo-test", "IdempotencyTable": "todo-idem-test", "UsageTable": "todo-usage"}
+    with moto_tables(names) as client:
         handlers = api_handlers("functions_")
         handlers["GetTodoFunction"].lambda_handler(event, LambdaContext())
 

@@ -262,7 +262,11 @@ def moto_functions() -> Iterator[tuple[Any, dict[str, Any]]]:
         del os.environ[key]
     from devtools.moto_harness import api_handlers, moto_tables
 
-    names = {"TodoTable": FUNCTION_ENV["TABLE_NAME"], "IdempotencyTable": FUNCTION_ENV["IDEMPOTENCY_TABLE_NAME"]}
+    names = {
+        "TodoTable": FUNCTION_ENV["TABLE_NAME"],
+        "IdempotencyTable": FUNCTION_ENV["IDEMPOTENCY_TABLE_NAME"],
+        "UsageTable": "todo-bench-usage",
+    }
     with moto_tables(names) as client:
         yield client, api_handlers("bench_")
 
@@ -419,7 +423,10 @@ def local_latency(requests: int) -> tuple[float, float, str, float, float]:
     from devtools.local.serve import served
 
     key = "bench-local-key"
-    with served({"bench": key}) as server:
+    # The limiter on (one conditional write per request), its limits above what one connection sends.
+    limits = ("TenantRateLimit", "TenantBurstLimit", "TenantQuotaPerDay", "TodoCap")
+    parameters = " ".join(f"{name}={1_000_000_000}" for name in limits)
+    with served({"bench": key}, env={"TEMPLATE_PARAMETERS": parameters}) as server:
         connection = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]), timeout=10)
         headers = {"x-api-key": key, "Content-Type": "application/json"}
 

@@ -44,6 +44,9 @@ class FakeDynamoDB:
     def put_item(self, **kwargs):
         return {{}}
 
+    def transact_write_items(self, **kwargs):  # a create: the todo and its tenant's count
+        return {{}}
+
 
 fake = FakeDynamoDB()
 {patch}

@@ -134,28 +134,47 @@ _RESPONSE_DEFAULTS = {
 }
 
 
+_AUTHORIZER_VARIABLE = "context.authorizer."
+
+
 class GatewayResponses:
     """The template's `GatewayResponses`, rendered as API Gateway does (written by hand: SAM CLI
-    ignores them). Supports static header values and `$context.error.message(String)` /
-    `$context.error.responseType` in the `application/json` template."""
+    ignores them). Supports static header values and `context.authorizer.<key>` header mappings,
+    and `$context.error.message(String)`, `$context.error.responseType` and
+    `$context.authorizer.<key>` in the `application/json` template (the keys of the context of
+    the authorizer's policy, as API Gateway gives them to an ACCESS_DENIED response)."""
 
     def __init__(self, spec: dict[str, dict[str, Any]]) -> None:
         self.spec = spec
 
-    def headers(self, response_type: str, status: int) -> dict[str, str]:
-        """The static headers of a gateway response type (its family's, then its own)."""
+    def headers(self, response_type: str, status: int, authorizer: dict[str, Any] | None = None) -> dict[str, str]:
+        """The headers of a gateway response type (its family's, then its own); a mapping of an
+        authorizer's context key that it did not return is left out, as API Gateway leaves it."""
         own = self.spec.get(response_type, {})
         family = self.spec.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX", {})
         headers = {}
         for source in (family, own):
             for name, value in (source.get("ResponseParameters", {}).get("Headers", {}) or {}).items():
                 value = str(value)
+                if value.startswith(_AUTHORIZER_VARIABLE):
+                    found = (authorizer or {}).get(value.removeprefix(_AUTHORIZER_VARIABLE))
+                    if found is not None:
+                        headers[name] = str(found)
+                    continue
                 if not (value.startswith("'") and value.endswith("'")):
-                    raise LocalServerError(f"gateway response header {name}: only static 'values' work locally")
+                    raise LocalServerError(
+                        f"gateway response header {name}: only static 'values' and context.authorizer.* work locally"
+                    )
                 headers[name] = value[1:-1].replace("''", "'")  # a quote inside is doubled
         return headers
 
-    def render(self, response_type: str, status: int | None = None, message: str | None = None) -> Response:
+    def render(
+        self,
+        response_type: str,
+        status: int | None = None,
+        message: str | None = None,
+        authorizer: dict[str, Any] | None = None,
+    ) -> Response:
         default_status, default_message = _RESPONSE_DEFAULTS.get(response_type, (status or 500, "Error"))
         own = self.spec.get(response_type, {})
         code = int(own.get("StatusCode") or status or default_status)
@@ -168,8 +187,11 @@ class GatewayResponses:
             .replace("$context.error.message", text)
             .replace("$context.error.responseType", response_type)
         )
+        body = re.sub(
+            r"\$context\.authorizer\.([A-Za-z0-9_]+)", lambda m: str((authorizer or {}).get(m.group(1), "")), body
+        )
         response = Response(body, status=code, content_type="application/json")
-        response.headers.update(self.headers(response_type, code))
+        response.headers.update(self.headers(response_type, code, authorizer))
         return response
 
 
@@ -367,12 +389,22 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         status = response.status_code
         if status == 401:  # identity source missing: the authorizer is not called
             return self.responses.render("UNAUTHORIZED")
-        if status == 403:  # the authorizer's policy denies the method
-            return self.responses.render("ACCESS_DENIED")
+        if status == 403:  # the authorizer's policy denies the method: its context is the response's
+            return self.responses.render("ACCESS_DENIED", authorizer=self._authorizer_context())
         if status >= 500:  # invalid function response and the like: API Gateway says 502
             return self.responses.render("DEFAULT_5XX", 502 if status in (500, 502) else status)
         message = (response.get_json(silent=True) or {}).get("message")
         return self.responses.render("DEFAULT_4XX", status, message)
+
+    @staticmethod
+    def _authorizer_context() -> dict[str, Any]:
+        """The context of the authorizer's policy of this request ({} if none, or unreadable)."""
+        try:
+            output = json.loads(g.get("authorizer_output") or "{}")
+        except ValueError:
+            return {}
+        context = output.get("context") if isinstance(output, dict) else None
+        return context if isinstance(context, dict) else {}
 
     def _replace_invalid_utf8_body(self) -> None:
         """API Gateway hands a text (non-binary) body that is not valid UTF-8 to the function with U+FFFD in
@@ -394,9 +426,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         route: Route,
     ) -> None:
         ttl = self.authorizer_ttls.get(lambda_authorizer.authorizer_name, 300)
-        if ttl > 0:
-            identity = tuple(s.find_identity_value(headers=request.headers) for s in lambda_authorizer.identity_sources)
-            self._local.auth = ((lambda_authorizer.authorizer_name, identity), ttl)
+        identity = tuple(s.find_identity_value(headers=request.headers) for s in lambda_authorizer.identity_sources)
+        self._local.auth = ((lambda_authorizer.authorizer_name, identity), ttl)  # ttl 0: not cached
         try:
             super()._invoke_parse_lambda_authorizer(lambda_authorizer, auth_lambda_event, route_lambda_event, route)
         finally:
@@ -417,15 +448,18 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         key, ttl = pending
         now = self.clock()
         with self._auth_lock:
-            hit = self._auth_cache.get(key)
+            hit = self._auth_cache.get(key) if ttl > 0 else None
         if hit is not None and hit[0] > now:
+            g.authorizer_output = hit[1]
             return hit[1]
         result = cast(str | bytes, super()._invoke_lambda_function(lambda_function_name, event, tenant_id))
-        with self._auth_lock:
-            self._auth_cache[key] = (now + ttl, result)
-            if len(self._auth_cache) > AUTH_CACHE_ENTRIES:  # bounded: the expired go, then the oldest
-                live = {k: v for k, v in self._auth_cache.items() if v[0] > now}
-                self._auth_cache = dict(list(live.items())[-AUTH_CACHE_ENTRIES // 2 :])
+        g.authorizer_output = result  # its policy's context is an ACCESS_DENIED response's
+        if ttl > 0:
+            with self._auth_lock:
+                self._auth_cache[key] = (now + ttl, result)
+                if len(self._auth_cache) > AUTH_CACHE_ENTRIES:  # bounded: the expired go, then the oldest
+                    live = {k: v for k, v in self._auth_cache.items() if v[0] > now}
+                    self._auth_cache = dict(list(live.items())[-AUTH_CACHE_ENTRIES // 2 :])
         return result
 
 

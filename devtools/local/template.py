@@ -62,9 +62,19 @@ def local_table_name(logical_id: str) -> str:
 
 
 def local_parameters() -> dict[str, str]:
-    """Template parameters `make start` takes from its environment: CORS_ALLOW_ORIGIN -> CorsAllowOrigin."""
+    """Template parameters `make start` takes from its environment: CORS_ALLOW_ORIGIN -> CorsAllowOrigin,
+    and any others from TEMPLATE_PARAMETERS, `Name=value` pairs separated by spaces or commas (as
+    `sam deploy --parameter-overrides` takes them), e.g. `TenantRateLimit=2 TenantBurstLimit=4`."""
+    parameters = {}
+    for pair in os.environ.get("TEMPLATE_PARAMETERS", "").replace(",", " ").split():
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise LocalServerError(f"TEMPLATE_PARAMETERS: {pair!r} is not Name=value")
+        parameters[name] = value
     origin = os.environ.get("CORS_ALLOW_ORIGIN", "").strip()
-    return {"CorsAllowOrigin": origin} if origin else {}
+    if origin:
+        parameters["CorsAllowOrigin"] = origin
+    return parameters
 
 
 @dataclass

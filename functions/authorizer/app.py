@@ -11,6 +11,11 @@ The authorizer has no identity source (API Gateway would answer 401 without call
 source is missing, and a request carries a key or a token), so API Gateway calls it on every
 request; key look-ups and verified tokens are remembered in the container instead. Anything
 refused raises exactly "Unauthorized", which API Gateway answers 401 to.
+
+Every request then spends one of its caller's budgets (`todo_api.domain.capacity`): an API key's
+tenant's, a signed-in user's own and their team's. Over a rate, burst or daily quota the policy
+denies, with the message and the seconds to wait in its context, and API Gateway answers its
+ACCESS_DENIED gateway response: 429 with Retry-After (docs/capacity.md).
 """
 
 from typing import Any
@@ -25,7 +30,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api import wiring
 from todo_api.domain.auth import Principal, bearer_token
-from todo_api.domain.errors import Unauthenticated
+from todo_api.domain.capacity import Refusal
+from todo_api.domain.errors import StoreUnavailable, Unauthenticated
 from todo_api.domain.keys import key_id
 
 logger = Logger()
@@ -63,6 +69,10 @@ def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaConte
         principal, usage_key = _caller(headers)
     except Unauthenticated:
         raise Unauthenticated("Unauthorized") from None  # API Gateway answers 401 to exactly this message
+    refusal = _over_limits(principal)
+    details: dict[str, Any] = {"tenant": principal.tenant}
+    if refusal is not None:  # API Gateway answers ACCESS_DENIED: 429 with these (template.yaml)
+        details |= {"error": refusal.message, "retryAfter": str(refusal.retry_after)}
     arn = event.parsed_arn
     policy = APIGatewayAuthorizerResponse(
         principal_id=principal.principal_id,
@@ -70,9 +80,28 @@ def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaConte
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={"tenant": principal.tenant},
+        context=details,
         usage_identifier_key=usage_key,
     )
     # One policy for every route: a decision never depends on the route.
-    policy.allow_all_routes()
+    if refusal is None:
+        policy.allow_all_routes()
+    else:
+        policy.deny_all_routes()
     return policy.asdict()
+
+
+def _over_limits(principal: Principal) -> Refusal | None:
+    """Why the caller's request is over its limits, if it is; the limiter's store failing lets the
+    request through (logged): a broken counter must not take the whole API down with it."""
+    capacity = wiring.capacity()
+    if capacity is None:
+        return None
+    try:
+        refusal = capacity.admit(principal.tenant, principal.user)
+    except StoreUnavailable:
+        logger.warning("usage store unavailable: request not counted", extra={"tenant": principal.tenant})
+        return None
+    if refusal is not None:
+        logger.info("over limits", extra={"tenant": principal.tenant, "reason": refusal.reason})
+    return refusal

@@ -36,7 +36,7 @@ def seed(api, n=6):
 @pytest.mark.parametrize(
     ("name", "request_args", "status", "operation"),
     [
-        ("create", ("POST", "/todos", {"title": "x"}), 201, "PutItem"),
+        ("create", ("POST", "/todos", {"title": "x"}), 201, "TransactWriteItems"),  # the todo and its count
         ("get", ("GET", "/todos/{id}"), 200, "GetItem"),
         ("get_404", ("GET", f"/todos/{MISSING}"), 404, "GetItem"),
         ("list", ("GET", "/todos"), 200, "Query"),

@@ -47,18 +47,24 @@ TARGETS: dict[str, tuple[str, str | None, str | None]] = {
     "other claim": ("IdempotencyTable", None, f"{OTHER}#{HASH}"),
     "todo-shaped claim": ("IdempotencyTable", None, f"TENANT#{TENANT}"),
     "no key": ("TodoTable", None, None),
+    "a caller's usage": ("UsageTable", None, f"tenant#{TENANT}"),
 }
 INDEX_ACTIONS = {"Query", "Scan"}  # the only item actions whose resource may be an index
 
 BOTH_TENANTS_TODOS = ["own todo", "other todo", "prefixed tenant's todo"]
 # principal: (role logical id, session tenant or None, {action: the targets it may reach})
 PRINCIPALS: dict[str, tuple[str, str | None, dict[str, list[str]]]] = {
-    "authorizer": ("AuthorizerFunctionRole", None, {"GetItem": ["API key"]}),
+    "authorizer": (
+        "AuthorizerFunctionRole",
+        None,
+        {"GetItem": ["API key"], "UpdateItem": ["a caller's usage"], "PutItem": ["a caller's usage"]},
+    ),
     "create": (
         "CreateTodoFunctionRole",
         None,
         {
             "PutItem": [*BOTH_TENANTS_TODOS, "own claim", "other claim", "todo-shaped claim"],
+            "UpdateItem": BOTH_TENANTS_TODOS,  # the tenant's count of todos, in the create's transaction
             "GetItem": ["own claim", "other claim", "todo-shaped claim"],
         },
     ),
@@ -69,7 +75,11 @@ PRINCIPALS: dict[str, tuple[str, str | None, dict[str, list[str]]]] = {
         {"Query": [*BOTH_TENANTS_TODOS, "own todo by index", "other todo by index"]},
     ),
     "update": ("UpdateTodoFunctionRole", None, {"UpdateItem": BOTH_TENANTS_TODOS}),
-    "delete": ("DeleteTodoFunctionRole", None, {"DeleteItem": BOTH_TENANTS_TODOS, "PutItem": BOTH_TENANTS_TODOS}),
+    "delete": (
+        "DeleteTodoFunctionRole",
+        None,
+        {"DeleteItem": BOTH_TENANTS_TODOS, "PutItem": BOTH_TENANTS_TODOS, "UpdateItem": BOTH_TENANTS_TODOS},
+    ),
     "list activity": ("ListActivityFunctionRole", None, {"Query": ["own feed", "other feed"]}),
     "docs": ("DocsFunctionRole", None, {}),
     "deployments": ("CodeDeployServiceRole", None, {}),  # SAM's, for the canaries: no table access

@@ -38,8 +38,8 @@ def walk(api, limit, completed=None):
     completed=st.sampled_from([None, "true", "false"]),
 )
 def test_every_item_exactly_once_in_order_pages_full(api, aws, flags, limit, completed):
-    aws.delete_table(TableName=TABLES["TodoTable"])
-    aws.delete_table(TableName=TABLES["IdempotencyTable"])
+    for name in TABLES.values():
+        aws.delete_table(TableName=name)
     wiring.reset()
     create_tables(dynamodb(), TABLES)
     created = [todo_service().create("acme", _body(i, flag)) for i, flag in enumerate(flags)]

@@ -34,7 +34,7 @@ def throttle(monkeypatch):
 
 @pytest.mark.parametrize(
     ("method", "operation", "body"),
-    [("POST", "put_item", {"title": "x"}), ("GET", "get_item", None), ("GET", "query", None)],
+    [("POST", "transact_write_items", {"title": "x"}), ("GET", "get_item", None), ("GET", "query", None)],
 )
 def test_persistent_throttling_is_503_with_retry_after(api, aws, throttle, method, operation, body):
     path = "/todos" if operation != "get_item" else "/todos/01JD7Z6ZQ4N8Y3T5V2W9X0ABCD"
@@ -49,7 +49,7 @@ def test_persistent_throttling_is_503_with_retry_after(api, aws, throttle, metho
 
 
 def test_transient_throttling_succeeds_with_one_item(api, aws, throttle):
-    attempts = throttle("put_item", n=2)
+    attempts = throttle("transact_write_items", n=2)
     reply = api("POST", "/todos", {"title": "x"})
     assert reply.status == 201
     assert attempts["count"] == 3

@@ -28,6 +28,7 @@ def test_tables_match_the_template(ddb: dynamodb.DynamoDBLocal) -> None:
     assert dynamodb.ensure_tables(ddb.endpoint, TEMPLATE) == {
         "TodoTable": "todo-local-TodoTable",
         "IdempotencyTable": "todo-local-IdempotencyTable",
+        "UsageTable": "todo-local-UsageTable",
     }  # the second call finds them and changes nothing
     todo = client.describe_table(TableName="todo-local-TodoTable")["Table"]
     assert todo["KeySchema"] == [

@@ -129,7 +129,7 @@ def test_the_public_routes_document_only_the_throttles():
     for response in responses.values():
         assert response["content"] == {"application/json": {"model": ErrorBody}}
         assert response["headers"]["Retry-After"]["description"] == "Seconds to wait before retrying"
-    assert responses[429]["description"].startswith("Throttled, or the key's daily quota is spent")
+    assert responses[429]["description"].startswith("The stage's throttle")
     assert responses[503]["description"] == "The function's concurrency reached; see Retry-After"
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from tests.fakes import InMemoryActivityStore, InMemoryEventBus
 from tests.streams import created, record, todo
-from todo_api.adapters.dynamodb import to_item
+from todo_api.adapters.dynamodb import counter_key, to_item
 from todo_api.adapters.stream import batch_handler, change_from_record, item_key
 from todo_api.domain.activity import PoisonRecord, StreamConsumer
 
@@ -83,3 +83,29 @@ def test_a_failed_record_is_logged_with_its_event_id_sequence_number_and_error(c
     assert logged.event_id == bad["eventID"]
     assert logged.sequence_number == bad["dynamodb"]["SequenceNumber"]
     assert logged.error == "RuntimeError: store failed"
+
+
+def counter_image(count: int) -> dict:
+    """The tenant's todo counter as the create and delete transactions write it."""
+    return {
+        **counter_key(TENANT),
+        "entity": {"S": "counter"},
+        "tenant": {"S": TENANT},
+        "todos": {"N": str(count)},
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        record("INSERT", new=counter_image(1)),
+        record("MODIFY", old=counter_image(1), new=counter_image(2)),
+        record("REMOVE", old=counter_image(2)),
+    ],
+    ids=["insert", "modify", "remove"],
+)
+def test_the_todo_counters_records_are_no_events(change):
+    feed, bus = InMemoryActivityStore(), InMemoryEventBus()
+    assert change_from_record(change) is None
+    assert batch_handler(StreamConsumer(feed, bus))(change) is None
+    assert (feed.events, bus.published) == ([], [])

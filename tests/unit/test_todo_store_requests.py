@@ -15,6 +15,7 @@ from todo_api.domain.errors import (
     IdempotencyKeyReused,
     StoreUnavailable,
     TenantStorageFull,
+    TodoCapReached,
     TodoNotFound,
     VersionConflict,
 )
@@ -42,7 +43,27 @@ def ddb(stubbed, monkeypatch):
     monkeypatch.setattr(todo_store, "time", SimpleNamespace(time=lambda: NOW + 0.75))
     client, stubber = stubbed("dynamodb")
     # The clock of an update made again: earlier than the stored times of the tests below.
-    return DynamoDBTodoStore(client, "todos", "claims", 3600, clock=lambda: "2026-11-27T10:16:00.000Z"), stubber
+    store = DynamoDBTodoStore(client, "todos", "claims", 3600, clock=lambda: "2026-11-27T10:16:00.000Z", todo_cap=CAP)
+    return store, stubber
+
+
+CAP = 5
+COUNTER_KEY = {"PK": {"S": "TENANT#acme"}, "SK": {"S": "COUNTER#todos"}}
+
+
+def count(step, cap=None):
+    """The transaction's item that counts the tenant's todos (`cap`: a create's condition)."""
+    update = {
+        "TableName": "todos",
+        "Key": COUNTER_KEY,
+        "UpdateExpression": "SET #e = :e, #t = :t ADD #n :step",
+        "ExpressionAttributeNames": {"#e": "entity", "#t": "tenant", "#n": "todos"},
+        "ExpressionAttributeValues": {":e": {"S": "counter"}, ":t": {"S": "acme"}, ":step": {"N": str(step)}},
+    }
+    if cap is not None:
+        update["ConditionExpression"] = "attribute_not_exists(#n) OR #n < :cap"
+        update["ExpressionAttributeValues"][":cap"] = {"N": str(cap)}
+    return {"Update": update}
 
 
 def test_an_idempotent_create_puts_the_todo_and_the_keys_claim_in_one_transaction(ddb):
@@ -80,6 +101,7 @@ def test_an_idempotent_create_puts_the_todo_and_the_keys_claim_in_one_transactio
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
+            count(+1, CAP),
         ]
     }
     stubber.add_response("transact_write_items", {}, request)
@@ -108,7 +130,7 @@ CLAIM_GET = {"TableName": "claims", "Key": {"id": {"S": CLAIM_ID}}, "ConsistentR
 @pytest.mark.parametrize(("fingerprint", "outcome"), [("fp-1", TODO), ("fp-2", IdempotencyKeyReused)])
 def test_a_claim_that_failed_without_its_item_is_read_again(ddb, fingerprint, outcome):
     store, stubber = ddb
-    cancelled(stubber, {"Code": "None"}, {"Code": "ConditionalCheckFailed"})
+    cancelled(stubber, {"Code": "None"}, {"Code": "ConditionalCheckFailed"}, {"Code": "None"})
     earlier = {"id": {"S": CLAIM_ID}, "fingerprint": {"S": "fp-1"}, "response": {"S": TODO_JSON}}
     stubber.add_response("get_item", {"Item": earlier}, CLAIM_GET)
     if outcome is TODO:
@@ -120,7 +142,7 @@ def test_a_claim_that_failed_without_its_item_is_read_again(ddb, fingerprint, ou
 
 def test_a_claim_that_expired_and_vanished_meanwhile_is_in_use(ddb):
     store, stubber = ddb
-    cancelled(stubber, {"Code": "None"}, {"Code": "ConditionalCheckFailed"})
+    cancelled(stubber, {"Code": "None"}, {"Code": "ConditionalCheckFailed"}, {"Code": "None"})
     stubber.add_response("get_item", {}, CLAIM_GET)
     with pytest.raises(IdempotencyKeyInUse):
         store.create_once("acme", TODO, "key-1", "fp-1")
@@ -128,14 +150,14 @@ def test_a_claim_that_expired_and_vanished_meanwhile_is_in_use(ddb):
 
 def test_a_claim_written_by_a_concurrent_transaction_is_in_use(ddb):
     store, stubber = ddb
-    cancelled(stubber, {"Code": "None"}, {"Code": "TransactionConflict"})
+    cancelled(stubber, {"Code": "None"}, {"Code": "TransactionConflict"}, {"Code": "None"})
     with pytest.raises(IdempotencyKeyInUse):
         store.create_once("acme", TODO, "key-1", "fp-1")
 
 
 def test_a_todo_id_taken_with_a_free_claim_is_the_tables_error(ddb):
     store, stubber = ddb
-    cancelled(stubber, {"Code": "ConditionalCheckFailed"}, {"Code": "None"})
+    cancelled(stubber, {"Code": "ConditionalCheckFailed"}, {"Code": "None"}, {"Code": "None"})
     with pytest.raises(ClientError) as raised:
         store.create_once("acme", TODO, "key-1", "fp-1")
     assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
@@ -160,7 +182,7 @@ def test_when_a_todo_was_deleted_is_read_from_its_tombstone(ddb):
 def test_a_failed_claim_answers_with_its_item_and_needs_no_read(ddb):
     store, stubber = ddb
     earlier = {"id": {"S": CLAIM_ID}, "fingerprint": {"S": "fp-1"}, "response": {"S": TODO_JSON}}
-    cancelled(stubber, {"Code": "None"}, {"Code": "ConditionalCheckFailed", "Item": earlier})
+    cancelled(stubber, {"Code": "None"}, {"Code": "ConditionalCheckFailed", "Item": earlier}, {"Code": "None"})
     assert store.create_once("acme", TODO, "key-1", "fp-1") == TODO  # the Stubber queued no get_item
 
 
@@ -360,6 +382,7 @@ def delete_request(token):
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
+            count(-1),
         ]
     }
 
@@ -378,6 +401,7 @@ def test_a_delete_is_one_transaction_with_its_tombstone(ddb, token):
             [
                 {"Code": "ConditionalCheckFailed"},
                 {"Code": "ConditionalCheckFailed", "Item": {"request": {"S": "token-1"}}},
+                {"Code": "None"},
             ],
             None,
         ),
@@ -386,14 +410,15 @@ def test_a_delete_is_one_transaction_with_its_tombstone(ddb, token):
             [
                 {"Code": "ConditionalCheckFailed"},
                 {"Code": "ConditionalCheckFailed", "Item": {"request": {"S": "other"}}},
+                {"Code": "None"},
             ],
             TodoNotFound,
         ),
-        ([{"Code": "None"}, {"Code": "TransactionConflict"}], StoreUnavailable),
-        ([{"Code": "ThrottlingError"}, {"Code": "None"}], StoreUnavailable),
-        ([{"Code": "ConditionalCheckFailed", "Item": KEY}, {"Code": "None"}], VersionConflict),
-        ([{"Code": "ConditionalCheckFailed"}, {"Code": "None"}], TodoNotFound),
-        ([{"Code": "ValidationError"}, {"Code": "None"}], ClientError),
+        ([{"Code": "None"}, {"Code": "TransactionConflict"}, {"Code": "None"}], StoreUnavailable),
+        ([{"Code": "ThrottlingError"}, {"Code": "None"}, {"Code": "None"}], StoreUnavailable),
+        ([{"Code": "ConditionalCheckFailed", "Item": KEY}, {"Code": "None"}, {"Code": "None"}], VersionConflict),
+        ([{"Code": "ConditionalCheckFailed"}, {"Code": "None"}, {"Code": "None"}], TodoNotFound),
+        ([{"Code": "ValidationError"}, {"Code": "None"}, {"Code": "None"}], ClientError),
     ],
 )
 def test_a_cancelled_delete_answers_by_its_reasons(ddb, token, reasons, outcome):
@@ -411,7 +436,7 @@ def test_a_cancelled_delete_answers_by_its_reasons(ddb, token, reasons, outcome)
 def test_a_tenant_whose_item_collection_is_full_gets_storage_full_on_a_create_or_an_update(ddb):
     store, stubber = ddb
     message = "Item collection size limit exceeded"
-    stubber.add_client_error("put_item", "ItemCollectionSizeLimitExceededException", message, 400)
+    cancelled(stubber, {"Code": "ItemCollectionSizeLimitExceeded"}, {"Code": "None"})
     with pytest.raises(TenantStorageFull):
         store.create("acme", TODO)
     stubber.add_client_error("update_item", "ItemCollectionSizeLimitExceededException", message, 400)
@@ -427,3 +452,60 @@ def test_a_transaction_cancelled_for_a_full_item_collection_is_storage_full(ddb,
     cancelled(stubber, {"Code": "None"}, {"Code": "ItemCollectionSizeLimitExceeded"})
     with pytest.raises(TenantStorageFull):
         store.delete("acme", TODO_ID, None, "2026-11-27T10:17:00.789Z")
+
+
+def create_request():
+    todo_item = {
+        "PK": {"S": "TENANT#acme"},
+        "SK": {"S": f"TODO#{TODO_ID}"},
+        "LSI1SK": {"S": f"C#0#{TODO_ID}"},
+        "entity": {"S": "todo"},
+        "tenant": {"S": "acme"},
+        "id": {"S": TODO_ID},
+        "title": {"S": "Read"},
+        "completed": {"BOOL": False},
+        "created_at": {"S": "2026-11-27T10:15:00.123Z"},
+        "updated_at": {"S": "2026-11-27T10:15:00.123Z"},
+        "version": {"N": "1"},
+    }
+    put = {"Put": {"TableName": "todos", "Item": todo_item, "ConditionExpression": "attribute_not_exists(PK)"}}
+    return {"TransactItems": [put, count(+1, CAP)]}
+
+
+def test_a_create_is_one_transaction_with_its_tenants_count_under_the_cap(ddb):
+    store, stubber = ddb
+    stubber.add_response("transact_write_items", {}, create_request())
+    assert store.create("acme", TODO) == TODO
+
+
+def test_a_create_at_the_cap_writes_nothing_and_names_the_cap(ddb):
+    store, stubber = ddb
+    cancelled(stubber, {"Code": "None"}, {"Code": "ConditionalCheckFailed"})
+    with pytest.raises(TodoCapReached) as raised:
+        store.create("acme", TODO)
+    assert raised.value.cap == CAP
+    assert "5 stored todos" in raised.value.message
+
+
+def test_an_idempotent_create_at_the_cap_is_the_cap_error(ddb):
+    store, stubber = ddb
+    cancelled(stubber, {"Code": "None"}, {"Code": "None"}, {"Code": "ConditionalCheckFailed"})
+    with pytest.raises(TodoCapReached):
+        store.create_once("acme", TODO, "key-1", "fp-1")
+
+
+def test_a_create_meeting_another_on_the_counter_is_tried_again(ddb, monkeypatch):
+    store, stubber = ddb
+    monkeypatch.setattr(todo_store.time, "sleep", lambda _seconds: None, raising=False)
+    cancelled(stubber, {"Code": "None"}, {"Code": "TransactionConflict"})
+    stubber.add_response("transact_write_items", {}, create_request())
+    assert store.create("acme", TODO) == TODO
+
+
+def test_a_create_meeting_others_on_the_counter_every_time_is_busy(ddb, monkeypatch):
+    store, stubber = ddb
+    monkeypatch.setattr(todo_store.time, "sleep", lambda _seconds: None, raising=False)
+    for _ in range(todo_store.COUNTER_ATTEMPTS):
+        cancelled(stubber, {"Code": "None"}, {"Code": "TransactionConflict"})
+    with pytest.raises(StoreUnavailable):
+        store.create("acme", TODO)

@@ -22,6 +22,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from todo_api.domain.auth import ACCESS_TOKEN_USE
+from todo_api.domain.capacity import Limits
+
+_MAX_LIMIT = 1_000_000_000
+TENANT_LIMITS = Limits(rate=10, burst=20, quota_per_day=10_000)  # the template's defaults
+USER_LIMITS = Limits(rate=5, burst=10, quota_per_day=5_000)
 
 
 class MissingSetting(RuntimeError):
@@ -58,10 +63,19 @@ def _number(environ: Mapping[str, str], name: str, default: int, low: int, high:
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ValueError(f"{name} must be a whole number of seconds, not {raw!r}") from None
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
     if not low <= value <= high:
         raise ValueError(f"{name} must be {low}..{high}, not {value}")
     return value
+
+
+def _limits(environ: Mapping[str, str], who: str, default: Limits) -> Limits:
+    """<WHO>_RATE_LIMIT (requests per second), <WHO>_BURST_LIMIT, <WHO>_QUOTA_PER_DAY."""
+    return Limits(
+        rate=_number(environ, f"{who}_RATE_LIMIT", default.rate, 1, _MAX_LIMIT),
+        burst=_number(environ, f"{who}_BURST_LIMIT", default.burst, 1, _MAX_LIMIT),
+        quota_per_day=_number(environ, f"{who}_QUOTA_PER_DAY", default.quota_per_day, 1, _MAX_LIMIT),
+    )
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,9 @@ class AuthorizerSettings:
     users_usage_key: str | None = None  # USERS_USAGE_KEY: the usage key of signed-in users
     # USER_WRITABLE_ATTRIBUTES: the attributes users may write (comma-separated); None: unknown
     user_writable_attributes: tuple[str, ...] | None = None
+    usage_table_name: str | None = None  # USAGE_TABLE_NAME: the callers' usage; none means no limits
+    tenant_limits: Limits = TENANT_LIMITS  # TENANT_RATE_LIMIT, ...
+    user_limits: Limits = USER_LIMITS  # USER_RATE_LIMIT, ...
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "AuthorizerSettings":
@@ -97,6 +114,9 @@ class AuthorizerSettings:
             tenant_claim=tenant_claim,
             users_usage_key=_text(environ, "USERS_USAGE_KEY"),
             user_writable_attributes=user_writable,
+            usage_table_name=_text(environ, "USAGE_TABLE_NAME"),
+            tenant_limits=_limits(environ, "TENANT", TENANT_LIMITS),
+            user_limits=_limits(environ, "USER", USER_LIMITS),
         )
 
     def require_table_name(self) -> str:

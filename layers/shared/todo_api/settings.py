@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     table_name: str | None = Field(default=None, validation_alias="TABLE_NAME", min_length=3)
     idempotency_table_name: str | None = Field(default=None, validation_alias="IDEMPOTENCY_TABLE_NAME", min_length=3)
     idempotency_ttl_seconds: int = Field(default=86400, validation_alias="IDEMPOTENCY_TTL_SECONDS", gt=0)
+    todo_cap: int | None = Field(default=None, validation_alias="TODO_CAP", gt=0)  # none: no cap
     event_bus_name: str | None = Field(default=None, validation_alias="EVENT_BUS_NAME", min_length=1)
     activity_retention_days: int | None = Field(default=None, validation_alias="ACTIVITY_RETENTION_DAYS", gt=0)
     # The cursor signing keys (template: CursorSecret), read by the list functions alone; the

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from todo_api.adapters.tokens import TokenVerifier
     from todo_api.domain.activity import ActivityEvent, ActivityFeed, StreamConsumer
     from todo_api.domain.auth import CachedKeys
+    from todo_api.domain.capacity import Capacity
     from todo_api.domain.cursor import CursorSigner
     from todo_api.domain.ports import KeyStore
     from todo_api.domain.todos import TodoService
@@ -91,6 +92,7 @@ def todo_service() -> "TodoService":
         _table_name(),
         settings.idempotency_table_name,
         settings.idempotency_ttl_seconds,
+        todo_cap=settings.todo_cap,
         tenant_clients=tenant_clients(),
     )
     return TodoService(store, cursor_signer)
@@ -144,6 +146,21 @@ def key_lookup() -> "CachedKeys":
     return CachedKeys(key_store(), TtlCache(time.monotonic), get_authorizer_settings().key_cache_seconds)
 
 
+@cache
+def capacity() -> "Capacity | None":
+    """The authorizer's limits of each caller's rate, burst and daily quota (None: no usage table)."""
+    settings = get_authorizer_settings()
+    if settings.usage_table_name is None:
+        return None
+    import time
+
+    from todo_api.adapters.usage_store import DynamoDBUsageStore
+    from todo_api.domain.capacity import Capacity, Limiter
+
+    limiter = Limiter(DynamoDBUsageStore(dynamodb(), settings.usage_table_name), lambda: time.time_ns() // 1_000_000)
+    return Capacity(limiter, settings.tenant_limits, settings.user_limits)
+
+
 def users_usage_key() -> str | None:
     """The usage key the authorizer names for signed-in users (None: no usage plan, as locally)."""
     return get_authorizer_settings().users_usage_key
@@ -181,6 +198,7 @@ def reset() -> None:
         stream_consumer,
         key_store,
         key_lookup,
+        capacity,
     )
     from todo_api.settings import get_settings
 

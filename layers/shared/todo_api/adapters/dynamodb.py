@@ -7,6 +7,7 @@ Single-table design, partitioned by tenant:
 | todo | `TENANT#<tenant>` | `TODO#<id>` | `C#<0 or 1>#<id>` |
 | API key | `APIKEY#<sha256 of key>` | `APIKEY` | |
 | activity event | `ACTIVITY#<tenant>` | `EVENT#<event id>` | |
+| tenant's todo count | `TENANT#<tenant>` | `COUNTER#todos` | |
 """
 
 from collections.abc import Mapping
@@ -49,6 +50,11 @@ def completed_sk(completed: bool, todo_id: str) -> str:
 
 def todo_key(tenant: str, todo_id: str) -> Item:
     return {"PK": {"S": tenant_pk(tenant)}, "SK": {"S": todo_sk(todo_id)}}
+
+
+def counter_key(tenant: str) -> Item:
+    """The item counting a tenant's stored todos (not a todo: its SK is outside `TODO#`)."""
+    return {"PK": {"S": tenant_pk(tenant)}, "SK": {"S": "COUNTER#todos"}}
 
 
 def s(value: str) -> dict[str, str]:

@@ -21,10 +21,20 @@ A create with an `Idempotency-Key` is one transaction of two puts: the todo, and
 in the idempotency table (`<tenant>#<sha256 of key>`, the body's fingerprint, the todo as first
 answered, an `expiration` for the table's TTL). Both land or neither does, so a retry after any
 crash or lost answer either finds the claim (and answers its todo) or finds nothing and creates.
+
+Every create and delete also counts the tenant's stored todos, in the same transaction, on one
+item (`COUNTER#todos`): a create adds one under the condition that the count is below the cap
+(`TodoCapReached` otherwise, and nothing is written), a delete takes one off. So the cap holds
+whatever runs at the same time, still in one call. Two transactions of one tenant that meet on
+the counter at the same moment cancel one of them (TransactionConflict); that one is tried again
+a few times before it is "busy" (503). botocore gives each call its own ClientRequestToken, so a
+retry of a call whose answer was lost does not count twice. Todos stored before the counter
+existed are not in its count (a backfill sets it; docs/capacity.md).
 """
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -38,6 +48,7 @@ from todo_api.adapters.dynamodb import (
     STORE_ERRORS,
     Item,
     completed_sk,
+    counter_key,
     failure_item,
     from_item,
     is_condition_failure,
@@ -55,6 +66,7 @@ from todo_api.domain.errors import (
     IdempotencyKeyReused,
     StoreUnavailable,
     TenantStorageFull,
+    TodoCapReached,
     TodoNotFound,
     VersionConflict,
 )
@@ -63,8 +75,10 @@ from todo_api.domain.models import Todo
 from todo_api.domain.ports import Versions
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef
+    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef, TransactWriteItemTypeDef
 
 
 def _version_in(expected: frozenset[int], values: Item) -> str:
@@ -91,7 +105,7 @@ def _cancelled(error: ClientError, token: str) -> Exception | None:
     if (cancelled := _cancellation(error)) is None:
         return error
     reasons, codes = cancelled
-    own_retry = len(reasons) == 2 and (reasons[1].get("Item") or {}).get("request") == s(token)
+    own_retry = len(reasons) >= 2 and (reasons[1].get("Item") or {}).get("request") == s(token)
     if own_retry and codes[1] == "ConditionalCheckFailed":
         return None
     if STORAGE_FULL_REASON in codes:
@@ -133,6 +147,21 @@ def _stored_time(current: Item | None, expected: Versions, updated_at: str) -> s
 
 # Cancellation reasons of a transaction that mean "busy, retry later" (botocore does not retry them).
 _BUSY_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+COUNTER_ATTEMPTS = 5  # tries of a transaction that met another one on the tenant's counter alone
+
+
+def _counter_conflict(error: ClientError) -> bool:
+    """A cancelled transaction whose only trouble is its last item, the counter, in another transaction."""
+    if (cancelled := _cancellation(error)) is None:
+        return False
+    codes = cancelled[1]
+    return bool(codes) and codes[-1] == "TransactionConflict" and all(code == "None" for code in codes[:-1])
+
+
+def _cap_reached(error: ClientError) -> bool:
+    """A cancelled create whose counter (its last item) was at the cap."""
+    cancelled = _cancellation(error)
+    return cancelled is not None and bool(cancelled[1]) and cancelled[1][-1] == "ConditionalCheckFailed"
 
 
 class DynamoDBTodoStore:
@@ -144,6 +173,7 @@ class DynamoDBTodoStore:
         idempotency_ttl_seconds: int = 86400,
         clock: Callable[[], str] = now,
         *,
+        todo_cap: int | None = None,
         tenant_clients: Callable[[str], DynamoDBClient] | None = None,
     ) -> None:
         """`tenant_clients`, when given, gives each call the client of its tenant (credentials scoped
@@ -154,6 +184,34 @@ class DynamoDBTodoStore:
         self._table = table_name
         self._claims = idempotency_table
         self._claim_ttl = idempotency_ttl_seconds
+        self._cap = todo_cap
+
+    def _count(self, tenant: str, step: int) -> TransactWriteItemTypeDef:
+        """The transaction's item that counts the tenant's todos: +1 under the cap, or -1."""
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": counter_key(tenant),
+            "UpdateExpression": "SET #e = :e, #t = :t ADD #n :step",
+            "ExpressionAttributeNames": {"#e": "entity", "#t": "tenant", "#n": "todos"},
+            "ExpressionAttributeValues": {":e": s("counter"), ":t": s(tenant), ":step": n(step)},
+        }
+        if step > 0 and self._cap is not None:
+            update["ConditionExpression"] = "attribute_not_exists(#n) OR #n < :cap"
+            update["ExpressionAttributeValues"][":cap"] = n(self._cap)
+        return {"Update": update}  # type: ignore[typeddict-item]
+
+    def _transact(self, tenant: str, items: Sequence[TransactWriteItemTypeDef]) -> None:
+        """One TransactWriteItems; tried again (a new call, a new token) while it meets another
+        transaction on the counter alone."""
+        for attempt in range(1, COUNTER_ATTEMPTS + 1):
+            try:
+                with STORE_ERRORS:
+                    self._for(tenant).transact_write_items(TransactItems=list(items))
+                return
+            except ClientError as error:
+                if attempt == COUNTER_ATTEMPTS or not _counter_conflict(error):
+                    raise
+                time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311  # jitter, not a secret
 
     def _for(self, tenant: str) -> DynamoDBClient:
         if self._tenant_clients is not None:
@@ -163,19 +221,24 @@ class DynamoDBTodoStore:
         return self._client
 
     def create(self, tenant: str, todo: Todo) -> Todo:
-        item = to_item(tenant, todo)
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(tenant, todo),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
         try:
-            with STORE_ERRORS:
-                self._for(tenant).put_item(
-                    TableName=self._table,
-                    Item=item,
-                    ConditionExpression="attribute_not_exists(PK)",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
+            self._transact(tenant, [put, self._count(tenant, +1)])
         except ClientError as error:
-            # A retried request whose first attempt landed meets its own item: that is success.
-            if is_condition_failure(error) and failure_item(error) == item:
-                return todo
+            if _cap_reached(error):
+                raise TodoCapReached(int(self._cap or 0)) from error
+            if (cancelled := _cancellation(error)) is not None and STORAGE_FULL_REASON in cancelled[1]:
+                raise TenantStorageFull() from error
+            if cancelled is not None and (
+                _BUSY_REASONS.intersection(cancelled[1]) or "TransactionConflict" in cancelled[1]
+            ):
+                raise StoreUnavailable() from error
             raise
         return todo
 
@@ -193,28 +256,29 @@ class DynamoDBTodoStore:
             "expiration": n(now + self._claim_ttl),
         }
         try:
-            with STORE_ERRORS:
-                self._for(tenant).transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": self._table,
-                                "Item": to_item(tenant, todo),
-                                "ConditionExpression": "attribute_not_exists(PK)",
-                            }
-                        },
-                        {
-                            "Put": {
-                                "TableName": self._claims,
-                                "Item": claim,
-                                # An expired claim that TTL has not deleted yet counts as none.
-                                "ConditionExpression": "attribute_not_exists(id) OR expiration < :now",
-                                "ExpressionAttributeValues": {":now": n(now)},
-                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                            }
-                        },
-                    ]
-                )
+            self._transact(
+                tenant,
+                [
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item(tenant, todo),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._claims,
+                            "Item": claim,
+                            # An expired claim that TTL has not deleted yet counts as none.
+                            "ConditionExpression": "attribute_not_exists(id) OR expiration < :now",
+                            "ExpressionAttributeValues": {":now": n(now)},
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    self._count(tenant, +1),
+                ],
+            )
         except ClientError as error:
             return self._earlier_claim(error, tenant, claim_id, fingerprint)
         return todo
@@ -228,9 +292,13 @@ class DynamoDBTodoStore:
             raise TenantStorageFull() from error
         if _BUSY_REASONS.intersection(codes):
             raise StoreUnavailable() from error
-        if "TransactionConflict" in codes:
+        if len(codes) == 3 and codes[1] == "TransactionConflict":
             raise IdempotencyKeyInUse() from error  # another request is writing the same claim now
-        if len(codes) != 2 or codes[1] != "ConditionalCheckFailed":
+        if "TransactionConflict" in codes:
+            raise StoreUnavailable() from error  # the counter, busy with the tenant's other writes
+        if len(codes) == 3 and codes[1] == "None" and codes[2] == "ConditionalCheckFailed":
+            raise TodoCapReached(int(self._cap or 0)) from error
+        if len(codes) != 3 or codes[1] != "ConditionalCheckFailed":
             raise error
         earlier = reasons[1].get("Item") or self._claim(tenant, claim_id)
         if earlier is None:
@@ -332,23 +400,24 @@ class DynamoDBTodoStore:
             "expires_at": n(int(time.time()) + TOMBSTONE_SECONDS),
         }
         try:
-            with STORE_ERRORS:
-                self._for(tenant).transact_write_items(
-                    TransactItems=[
-                        {"Delete": delete},
-                        {
-                            "Put": {
-                                "TableName": self._table,
-                                "Item": tombstone,
-                                # Fails only for a retry of this very call, whose first attempt landed.
-                                "ConditionExpression": "attribute_not_exists(PK) OR #r <> :r",
-                                "ExpressionAttributeNames": {"#r": "request"},
-                                "ExpressionAttributeValues": {":r": s(token)},
-                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                            }
-                        },
-                    ]
-                )
+            self._transact(
+                tenant,
+                [
+                    {"Delete": delete},
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": tombstone,
+                            # Fails only for a retry of this very call, whose first attempt landed.
+                            "ConditionExpression": "attribute_not_exists(PK) OR #r <> :r",
+                            "ExpressionAttributeNames": {"#r": "request"},
+                            "ExpressionAttributeValues": {":r": s(token)},
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    self._count(tenant, -1),
+                ],
+            )
         except ClientError as error:
             if (problem := _cancelled(error, token)) is not None:
                 raise problem from error

@@ -31,6 +31,7 @@ ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
 )
 USER_TENANT_PREFIX = "user#"
+USER_PRINCIPAL_PREFIX = "user:"  # a key's principal id is hex: it never starts so
 ACCESS_TOKEN_USE = "access"  # noqa: S105  # a claim value (Cognito's access tokens), not a secret
 _MAX_SUBJECT = 255
 _BEARER = re.compile(r"Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)", re.IGNORECASE)  # fullmatch
@@ -73,6 +74,13 @@ class Principal:
 
     tenant: str
     principal_id: str
+
+    @property
+    def user(self) -> str | None:
+        """The signed-in user's subject (`sub`); None for an API key."""
+        if not self.principal_id.startswith(USER_PRINCIPAL_PREFIX):
+            return None
+        return self.principal_id.removeprefix(USER_PRINCIPAL_PREFIX)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -117,7 +125,7 @@ def principal_of(claims: Mapping[str, Any], policy: TokenPolicy) -> Principal:
     if policy.token_use is not None and claims.get("token_use") != policy.token_use:
         raise InvalidToken()
     tenant = tenant_of(claims, policy.tenant_claim)
-    return Principal(tenant=tenant, principal_id=f"user:{claims['sub']}")
+    return Principal(tenant=tenant, principal_id=USER_PRINCIPAL_PREFIX + claims["sub"])
 
 
 K = TypeVar("K")

@@ -56,3 +56,11 @@ class TenantStorageFull(TodoError):
 
 class StoreUnavailable(TodoError):
     message = "Storage is busy or unavailable, retry later"
+
+
+class TodoCapReached(TodoError):
+    """The tenant stores as many todos as its cap allows: a create writes nothing."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(f"The cap of {cap} stored todos is reached: delete todos to create new ones")
+        self.cap = cap

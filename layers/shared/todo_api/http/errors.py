@@ -16,6 +16,7 @@ from todo_api.domain.errors import (
     PayloadTooLarge,
     StoreUnavailable,
     TenantStorageFull,
+    TodoCapReached,
     TodoError,
     TodoNotFound,
     Unauthenticated,
@@ -40,6 +41,7 @@ _STATUS: dict[type[Exception], HTTPStatus] = {
     NotFoundError: HTTPStatus.NOT_FOUND,
     IdempotencyKeyInUse: HTTPStatus.CONFLICT,
     TenantStorageFull: HTTPStatus.CONFLICT,  # a 5xx would count against the API's errors alarm
+    TodoCapReached: HTTPStatus.CONFLICT,
     VersionConflict: HTTPStatus.PRECONDITION_FAILED,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -57,14 +59,18 @@ _DESCRIPTIONS = {
     403: "The key has no usage key of the usage plan (deployed stage only): re-issue it",
     404: "Todo not found, or owned by another tenant",
     409: (
-        "A request with the same Idempotency-Key is in progress (with Retry-After); or the tenant's storage "
+        "A request with the same Idempotency-Key is in progress (with Retry-After); or the tenant's cap "
+        "on stored todos is reached (the error names the cap; nothing is written); or the tenant's storage "
         "is full (10 GB of todos per tenant; no Retry-After: delete todos first)"
     ),
     412: "If-Match does not match the current version",
     413: "Request body over 64 KiB",
     415: "The body is not declared as `application/json` in UTF-8 (no charset, or `charset=utf-8`)",
     422: "Idempotency-Key reused with a different body",
-    429: "Throttled, or the key's daily quota is spent (deployed stage only); see Retry-After",
+    429: (
+        "The caller's rate, burst or daily quota is spent (per tenant, and per signed-in user), or the stage's "
+        "throttle; retry after Retry-After seconds"
+    ),
     503: (
         "Busy: storage throttled or unavailable, or the function's concurrency reached; retry after Retry-After seconds"
     ),
@@ -132,7 +138,7 @@ def public_responses() -> "dict[int, OpenAPIResponse]":
             "headers": dict(RETRY_AFTER_HEADER),
         }
         for code, description in (
-            (429, _DESCRIPTIONS[429]),
+            (429, "The stage's throttle (all callers together); retry after Retry-After seconds"),
             (503, "The function's concurrency reached; see Retry-After"),
         )
     }
