@@ -40,7 +40,7 @@ export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 comma := ,
 
 .PHONY: install lock audit node-tools lint-openapi test lint scan typecheck unit suite start invoke key revoke-key token \
-	events openapi build build-or-skip docs docs-build bench soak e2e sam-local-e2e sam-local-deps usage check-deep mutation \
+	events openapi build build-or-skip docs docs-build screenshots bench soak e2e sam-local-e2e sam-local-deps usage check-deep mutation \
 	dynamodb-local clean
 
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
@@ -214,6 +214,10 @@ check-deep: $(STAMP) $(DDB_JAR)
 MUTATION_GOAL ?= 90
 mutation: $(MUT_STAMP)
 	$(MUT_VENV)/bin/python -m devtools.mutation --goal $(MUTATION_GOAL)
+
+# The local console's screenshot in the docs (docs/assets/console.png), taken by its browser test.
+screenshots: $(STAMP) $(DDB_JAR)
+	TODO_REQUIRE_BROWSER=1 TODO_WRITE_SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_console_browser.py -k screenshot
 
 # Performance figures (table + $$BENCH_JSON, default .bench/results.json); QUICK=1 is CI's short run.
 # Among them the load figures: the CRUD journey with 8 and 24 concurrent users against make start's

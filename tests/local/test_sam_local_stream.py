@@ -93,7 +93,8 @@ def test_a_failing_consumer_has_its_batch_retried(ddb: dynamodb.DynamoDBLocal, i
     invoke_api.answer = (200, {"X-Amz-Function-Error": "Unhandled"}, {"errorMessage": "boom"})
     assert poller.poll_once() == 0
     invoke_api.answer = (200, {}, {"batchItemFailures": []})
-    assert poller.poll_once() == 1
-    assert [event["Records"][0]["dynamodb"]["Keys"] for _, event in invoke_api.calls] == 2 * [
-        invoke_api.calls[0][1]["Records"][0]["dynamodb"]["Keys"]
-    ]
+    assert poller.poll_once() >= 1  # the todo's record (and its tenant's count of todos, maybe apart)
+    todo_key = {"PK": {"S": "TENANT#stream-seam"}, "SK": {"S": "TODO#01JD7Z6ZQ4N8Y3T5V2W9X0FAIL"}}
+    batches = [[record["dynamodb"]["Keys"] for record in event["Records"]] for _, event in invoke_api.calls]
+    assert len(batches) >= 2
+    assert all(todo_key in batch for batch in batches)  # the failed record, delivered again

@@ -108,7 +108,7 @@ def snapshot(aws: Any) -> list[str]:
 
 # Each route: (method, path template, body, moto operation it needs, success status).
 ROUTES = {
-    "create": ("POST", "/todos", {"title": "new"}, "put_item", 201),
+    "create": ("POST", "/todos", {"title": "new"}, "transact_write_items", 201),  # the todo and its count
     "get": ("GET", "/todos/{id}", None, "get_item", 200),
     "list": ("GET", "/todos", None, "query", 200),
     "update": ("PATCH", "/todos/{id}", {"completed": True}, "update_item", 200),
@@ -172,7 +172,7 @@ def test_persistent_fault_on_create_with_idempotency_key_writes_nothing(api, aws
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_ambiguous_timeout_on_create_is_201_with_one_item(api, aws, faults, figures, fault) -> None:
-    injected = faults("put_item", FAULTS[fault], failing=1, after_write=True)
+    injected = faults("transact_write_items", FAULTS[fault], failing=1, after_write=True)
     reply = api("POST", "/todos", {"title": "landed once"})
     assert reply.status == 201, reply.body
     assert injected.calls == 2  # the write that landed, then the retry that met its own item

@@ -468,7 +468,14 @@ def create_request():
         "updated_at": {"S": "2026-11-27T10:15:00.123Z"},
         "version": {"N": "1"},
     }
-    put = {"Put": {"TableName": "todos", "Item": todo_item, "ConditionExpression": "attribute_not_exists(PK)"}}
+    put = {
+        "Put": {
+            "TableName": "todos",
+            "Item": todo_item,
+            "ConditionExpression": "attribute_not_exists(PK)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
     return {"TransactItems": [put, count(+1, CAP)]}
 
 

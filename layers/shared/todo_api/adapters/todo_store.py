@@ -221,19 +221,27 @@ class DynamoDBTodoStore:
         return self._client
 
     def create(self, tenant: str, todo: Todo) -> Todo:
+        item = to_item(tenant, todo)
         put: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self._table,
-                "Item": to_item(tenant, todo),
+                "Item": item,
                 "ConditionExpression": "attribute_not_exists(PK)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
         try:
             self._transact(tenant, [put, self._count(tenant, +1)])
         except ClientError as error:
+            # A retried request whose first attempt landed meets its own todo (a new id every create):
+            # that is success, and its count was taken once, by that first attempt.
+            cancelled = _cancellation(error)
+            own = cancelled is not None and cancelled[1][:1] == ["ConditionalCheckFailed"]
+            if own and cancelled is not None and cancelled[0][0].get("Item") == item:
+                return todo
             if _cap_reached(error):
                 raise TodoCapReached(int(self._cap or 0)) from error
-            if (cancelled := _cancellation(error)) is not None and STORAGE_FULL_REASON in cancelled[1]:
+            if cancelled is not None and STORAGE_FULL_REASON in cancelled[1]:
                 raise TenantStorageFull() from error
             if cancelled is not None and (
                 _BUSY_REASONS.intersection(cancelled[1]) or "TransactionConflict" in cancelled[1]
