@@ -15,8 +15,8 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from todo_api.adapters.dynamodb import STORE_ERRORS, Item, is_condition_failure, n, s, string
-from todo_api.domain.activity import ActivityEvent
 from todo_api.domain.clock import parse_timestamp
+from todo_api.domain.models import ActivityEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

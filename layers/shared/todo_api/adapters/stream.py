@@ -11,9 +11,9 @@ from typing import Any, TypeGuard
 from aws_lambda_powertools import Logger
 
 from todo_api.adapters.dynamodb import Item, from_item
-from todo_api.domain.activity import ActivityEvent, PoisonRecord, StreamConsumer, TodoChange, event_for
+from todo_api.domain.activity import PoisonRecord, StreamConsumer, TodoChange, event_for
 from todo_api.domain.clock import parse_timestamp
-from todo_api.domain.models import Todo
+from todo_api.domain.models import ActivityEvent, Todo
 
 logger = Logger(child=True)
 
