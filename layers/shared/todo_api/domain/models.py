@@ -111,16 +111,3 @@ class ActivityEvent(BaseModel):
 
 class Message(BaseModel):
     message: str
-
-
-class ErrorDetail(BaseModel):
-    loc: list[str | int] = Field(
-        description='Where: "body", "query" or "header", then the field', examples=[["body", "title"]]
-    )
-    msg: str = Field(examples=["String should have at least 1 character"])
-    type: str = Field(examples=["string_too_short"])
-
-
-class ErrorBody(BaseModel):
-    error: str = Field(examples=["Invalid request"])
-    details: list[ErrorDetail] | None = Field(default=None, description="Each invalid input (400 only)")
