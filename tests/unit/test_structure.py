@@ -146,3 +146,10 @@ def test_the_error_body_sits_beside_the_error_map():
     definitions = top_level_definitions()
     assert definitions["ErrorBody"] == ["todo_api.http.errors"]
     assert definitions["ErrorDetail"] == ["todo_api.http.errors"]
+
+
+def test_one_meaning_per_name_in_the_package():
+    """No two modules of the shared package define a function or class of the same name (the caller's
+    tenant from the authorizer's context and the tenant a token's claims name were both `tenant_of`)."""
+    shared = {name: where for name, where in top_level_definitions().items() if len(where) > 1}
+    assert shared == {}

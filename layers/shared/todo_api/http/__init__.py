@@ -22,7 +22,15 @@ from todo_api.http.conditional import (
 from todo_api.http.entry import entry, logger, metrics
 from todo_api.http.errors import ETAG_HEADER, ErrorBody, error_response, error_responses, public_responses
 from todo_api.http.paths import base_path
-from todo_api.http.resolver import API_KEY_SCHEME, BEARER_SCHEME, SECURED, PageCursor, PageLimit, create_app, tenant_of
+from todo_api.http.resolver import (
+    API_KEY_SCHEME,
+    BEARER_SCHEME,
+    SECURED,
+    PageCursor,
+    PageLimit,
+    authorized_tenant,
+    create_app,
+)
 
 __all__ = [
     "API_KEY_SCHEME",
@@ -34,6 +42,7 @@ __all__ = [
     "IfMatch",
     "PageCursor",
     "PageLimit",
+    "authorized_tenant",
     "base_path",
     "check_not_modified",
     "create_app",
@@ -45,5 +54,4 @@ __all__ = [
     "logger",
     "metrics",
     "public_responses",
-    "tenant_of",
 ]
