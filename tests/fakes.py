@@ -7,10 +7,9 @@ key order with the key to continue after, an item written once per event id.
 
 from typing import Any
 
-from todo_api.domain.activity import ActivityEvent
 from todo_api.domain.errors import IdempotencyKeyReused, TodoNotFound, VersionConflict
 from todo_api.domain.keys import KeyRecord, UsageKey, check_tenant, key_hash
-from todo_api.domain.models import Todo
+from todo_api.domain.models import ActivityEvent, Todo
 
 
 def _page(keys: list[str], limit: int, after: str | None) -> tuple[list[str], str | None]:

@@ -14,7 +14,9 @@ answers 421 to a request whose Host is not a loopback name (or that address): DN
 definitions in `template.yaml`, under fixed local names (`todo-local-<LogicalId>`).
 
     python -m devtools.local.dynamodb install   # fetch the jar (what `make dynamodb-local` runs)
-    python -m devtools.local.dynamodb run       # the local store in the foreground on --port (default 8000)
+
+The local store of `make start` on that process (its data folder, endpoint and CLI that serves it in
+the foreground) is `devtools.local.store`, which uses this module; nothing here knows the store.
 """
 
 from __future__ import annotations
@@ -435,26 +437,15 @@ def running(db_path: Path | str = DEFAULT_DB_PATH, port: int | None = None) -> I
 
 
 def main(argv: list[str] | None = None) -> int:
-    from devtools.local import store
-
     parser = argparse.ArgumentParser(prog="python -m devtools.local.dynamodb", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["install", "run"])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("DYNAMODB_PORT", "8000")))
-    args = parser.parse_args(argv)
+    parser.add_argument("command", choices=["install"])
+    parser.parse_args(argv)
     try:
-        if args.command == "install":
-            print(ensure_installed())
-            return 0
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        with store.serving(port=args.port) as local:
-            print(f"DynamoDB Local on {local.endpoint} (data in {store.data_dir()}); Ctrl-C to stop", flush=True)
-            threading.Event().wait()
+        print(ensure_installed())
         return 0
     except DynamoDBLocalError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 0
 
 
 if __name__ == "__main__":

@@ -6,11 +6,16 @@ other files (published events, request log, the stream's checkpoints and dead le
 A running server publishes its DynamoDB Local endpoint in that folder (`endpoint`); the other
 commands use it when it answers, else start a short-lived DynamoDB Local on the same folder (two
 processes must never open one folder). Either way they see the same tables, keys included.
+
+    python -m devtools.local.store   # the local store in the foreground on --port (default 8000)
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -141,3 +146,24 @@ def provision_keys(endpoint: str, pairs: list[tuple[str, str]], table_name: str 
 
 def configured_keys() -> list[tuple[str, str]]:
     return parse_keys(os.environ.get("TODO_LOCAL_API_KEYS", DEFAULT_KEYS))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.local.store", description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DYNAMODB_PORT", "8000")))
+    args = parser.parse_args(argv)
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        with serving(port=args.port) as local:
+            print(f"DynamoDB Local on {local.endpoint} (data in {data_dir()}); Ctrl-C to stop", flush=True)
+            threading.Event().wait()
+        return 0
+    except dynamodb.DynamoDBLocalError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

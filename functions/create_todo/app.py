@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api import wiring
 from todo_api.domain.models import Todo, TodoCreate
-from todo_api.http import SECURED, base_path, create_app, entry, error_responses, metrics, tenant_of
+from todo_api.http import SECURED, authorized_tenant, base_path, create_app, entry, error_responses, metrics
 
 app = create_app()
 
@@ -48,7 +48,7 @@ IdempotencyKey = Annotated[
     },
 )
 def create_todo(body: TodoCreate, idempotency_key: IdempotencyKey = None) -> Response[Todo]:
-    tenant = tenant_of(app)
+    tenant = authorized_tenant(app)
     service = wiring.todo_service()
     todo = (
         service.create(tenant, body) if idempotency_key is None else service.create_once(tenant, idempotency_key, body)

@@ -7,7 +7,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api import wiring
 from todo_api.domain.models import Message
-from todo_api.http import SECURED, IfMatch, create_app, entry, error_responses, expected_versions, metrics, tenant_of
+from todo_api.http import (
+    SECURED,
+    IfMatch,
+    authorized_tenant,
+    create_app,
+    entry,
+    error_responses,
+    expected_versions,
+    metrics,
+)
 
 app = create_app()
 
@@ -21,7 +30,7 @@ app = create_app()
     responses={200: {"description": "Deleted"}, **error_responses(404, 412)},
 )
 def delete_todo(todo_id: str, if_match: IfMatch = None) -> Message:
-    wiring.todo_service().delete(tenant_of(app), todo_id, expected_versions(if_match))
+    wiring.todo_service().delete(authorized_tenant(app), todo_id, expected_versions(if_match))
     metrics.add_metric(name="TodoDeleted", unit=MetricUnit.Count, value=1)
     return Message(message="Todo deleted successfully")
 

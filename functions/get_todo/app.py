@@ -11,12 +11,12 @@ from todo_api.http import (
     ETAG_HEADER,
     IF_NONE_MATCH_PARAMETER,
     SECURED,
+    authorized_tenant,
     check_not_modified,
     create_app,
     entry,
     error_responses,
     etag,
-    tenant_of,
 )
 
 app = create_app()
@@ -40,7 +40,7 @@ DOCUMENTED_HEADERS = {("/todos/{todo_id}", "get"): [IF_NONE_MATCH_PARAMETER]}
     },
 )
 def get_todo(todo_id: str) -> Response[Todo]:
-    todo = wiring.todo_service().get(tenant_of(app), todo_id)
+    todo = wiring.todo_service().get(authorized_tenant(app), todo_id)
     check_not_modified(app.current_event.headers.get("If-None-Match"), todo)
     return Response(
         status_code=200, content_type=content_types.APPLICATION_JSON, body=todo, headers={"ETag": etag(todo)}

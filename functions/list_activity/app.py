@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api import wiring
 from todo_api.domain.activity import ActivityPage
-from todo_api.http import SECURED, PageCursor, PageLimit, create_app, entry, error_responses, tenant_of
+from todo_api.http import SECURED, PageCursor, PageLimit, authorized_tenant, create_app, entry, error_responses
 
 app = create_app()
 
@@ -26,7 +26,7 @@ def get_activity(
     limit: PageLimit = 50,
     cursor: PageCursor = None,
 ) -> ActivityPage:
-    return wiring.activity_feed().list(tenant_of(app), limit, cursor)
+    return wiring.activity_feed().list(authorized_tenant(app), limit, cursor)
 
 
 @entry(app)

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api import wiring
 from todo_api.domain.models import TodoPage
-from todo_api.http import SECURED, PageCursor, PageLimit, create_app, entry, error_responses, tenant_of
+from todo_api.http import SECURED, PageCursor, PageLimit, authorized_tenant, create_app, entry, error_responses
 
 app = create_app()
 
@@ -29,7 +29,7 @@ def list_todos(
     completed: Annotated[Literal["true", "false"] | None, Query(description="Only completed or open todos")] = None,
 ) -> TodoPage:
     flag = None if completed is None else completed == "true"
-    return wiring.todo_service().list(tenant_of(app), limit, cursor, flag)
+    return wiring.todo_service().list(authorized_tenant(app), limit, cursor, flag)
 
 
 @entry(app)

@@ -7,7 +7,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from todo_api import wiring
 from todo_api.domain.models import Todo, TodoUpdate
-from todo_api.http import SECURED, IfMatch, create_app, entry, error_responses, expected_versions, metrics, tenant_of
+from todo_api.http import (
+    SECURED,
+    IfMatch,
+    authorized_tenant,
+    create_app,
+    entry,
+    error_responses,
+    expected_versions,
+    metrics,
+)
 
 app = create_app()
 
@@ -25,7 +34,7 @@ DOC = {
 @app.put("/todos/<todo_id>", summary="Update a todo", **DOC)  # type: ignore[arg-type]
 @app.patch("/todos/<todo_id>", summary="Update a todo (same as PUT)", **DOC)  # type: ignore[arg-type]
 def update_todo(todo_id: str, body: TodoUpdate, if_match: IfMatch = None) -> Todo:
-    todo = wiring.todo_service().update(tenant_of(app), todo_id, body, expected_versions(if_match))
+    todo = wiring.todo_service().update(authorized_tenant(app), todo_id, body, expected_versions(if_match))
     metrics.add_metric(name="TodoUpdated", unit=MetricUnit.Count, value=1)
     return todo
 

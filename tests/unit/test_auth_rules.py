@@ -11,7 +11,7 @@ from todo_api.domain.auth import (
     TtlCache,
     bearer_token,
     principal_of,
-    tenant_of,
+    tenant_from_claims,
 )
 
 ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
@@ -70,7 +70,7 @@ def test_an_aud_that_does_not_match_is_refused_even_with_a_matching_client_id():
 )
 def test_the_tenant_claim_names_a_team(value, tenant):
     claims = {"sub": "s"} | ({} if value is None else {"custom:tenant": value})
-    assert tenant_of(claims, "custom:tenant") == tenant
+    assert tenant_from_claims(claims, "custom:tenant") == tenant
 
 
 @pytest.mark.parametrize(
@@ -78,11 +78,11 @@ def test_the_tenant_claim_names_a_team(value, tenant):
 )
 def test_a_tenant_claim_that_names_no_single_valid_tenant_is_refused(value):
     with pytest.raises(InvalidToken):
-        tenant_of({"sub": "s", "custom:tenant": value}, "custom:tenant")
+        tenant_from_claims({"sub": "s", "custom:tenant": value}, "custom:tenant")
 
 
 def test_without_a_tenant_claim_configured_the_claim_is_ignored():
-    assert tenant_of({"sub": "s", "custom:tenant": "acme"}, None) == "user#s"
+    assert tenant_from_claims({"sub": "s", "custom:tenant": "acme"}, None) == "user#s"
 
 
 @pytest.mark.parametrize(

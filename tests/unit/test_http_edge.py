@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from todo_api.domain.errors import StoreUnavailable, TodoNotFound, VersionConflict
 from todo_api.domain.models import Todo
-from todo_api.http import PageLimit, check_not_modified, create_app, entry, logger, metrics, tenant_of
+from todo_api.http import PageLimit, authorized_tenant, check_not_modified, create_app, entry, logger, metrics
 
 SECURITY = {  # written out: todo_api.http.headers must say the same
     "Cache-Control": "no-store",
@@ -81,7 +81,7 @@ def build() -> Any:
             raise StoreUnavailable()
         if thing_id == "current":
             check_not_modified(app.current_event.headers.get("If-None-Match"), TODO)
-        body = json.dumps({"thing": thing_id, "tenant": tenant_of(app), "path": app.current_event.path})
+        body = json.dumps({"thing": thing_id, "tenant": authorized_tenant(app), "path": app.current_event.path})
         return Response(200, content_types.APPLICATION_JSON, body, headers={"ETag": '"3"'})
 
     @app.post("/things")

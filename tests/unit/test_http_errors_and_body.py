@@ -9,11 +9,11 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from todo_api.domain import errors
-from todo_api.domain.models import ErrorBody, Todo
+from todo_api.domain.models import Todo
 from todo_api.http import logger as http_logger
 from todo_api.http.body import body_problem
 from todo_api.http.conditional import NotModified, expected_versions
-from todo_api.http.errors import error_response, error_responses, public_responses
+from todo_api.http.errors import ErrorBody, error_response, error_responses, public_responses
 from todo_api.http.errors import logger as errors_logger
 from todo_api.http.paths import api_path, base_path
 

@@ -128,3 +128,28 @@ def test_one_template_reader_one_context_one_free_port_one_moto_harness():
     assert defining("def free_port") == ["devtools/local/dynamodb.py"]
     assert defining("with mock_aws()") == ["devtools/moto_harness.py"]
     assert defining('"total_max_attempts"') == ["devtools/local/dynamodb.py"]
+
+
+def top_level_definitions() -> dict[str, list[str]]:
+    """Each name a module of the shared package defines at its top (function or class): its modules."""
+    found: dict[str, list[str]] = {}
+    for path in modules(PACKAGE):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                found.setdefault(node.name, []).append(package_of(path))
+    return found
+
+
+def test_the_error_body_sits_beside_the_error_map():
+    """The contract's error body is the HTTP edge's, not the domain's: the domain raises errors, and
+    todo_api.http.errors alone turns them into statuses and this body."""
+    definitions = top_level_definitions()
+    assert definitions["ErrorBody"] == ["todo_api.http.errors"]
+    assert definitions["ErrorDetail"] == ["todo_api.http.errors"]
+
+
+def test_one_meaning_per_name_in_the_package():
+    """No two modules of the shared package define a function or class of the same name (the caller's
+    tenant from the authorizer's context and the tenant a token's claims name were both `tenant_of`)."""
+    shared = {name: where for name, where in top_level_definitions().items() if len(where) > 1}
+    assert shared == {}

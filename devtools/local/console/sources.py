@@ -143,8 +143,7 @@ class Sources:
 
     def items(self, tenant: str, kind: str, token: str | None) -> dict[str, Any]:
         """One page of a tenant's items of one kind, and the token of the next page (None at the end)."""
-        from todo_api.adapters.activity_store import activity_pk
-        from todo_api.adapters.dynamodb import tenant_pk
+        from todo_api.adapters.dynamodb import activity_pk, tenant_pk
 
         todo_table = local_table_name("TodoTable")
         if kind == "todos":

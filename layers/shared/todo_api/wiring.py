@@ -19,10 +19,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from todo_api.adapters.tokens import TokenVerifier
-    from todo_api.domain.activity import ActivityEvent, ActivityFeed, StreamConsumer
+    from todo_api.domain.activity import ActivityFeed, StreamConsumer
     from todo_api.domain.auth import CachedKeys
     from todo_api.domain.capacity import Capacity
     from todo_api.domain.cursor import CursorSigner
+    from todo_api.domain.models import ActivityEvent
     from todo_api.domain.ports import KeyStore
     from todo_api.domain.todos import TodoService
     from todo_api.settings import Settings

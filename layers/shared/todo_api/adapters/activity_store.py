@@ -14,22 +14,25 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from todo_api.adapters.dynamodb import STORE_ERRORS, Item, is_condition_failure, n, s, string
-from todo_api.domain.activity import ActivityEvent
+from todo_api.adapters.dynamodb import (
+    EVENT_SK_PREFIX,
+    STORE_ERRORS,
+    Item,
+    activity_pk,
+    event_id_of,
+    event_sk,
+    is_condition_failure,
+    n,
+    s,
+    string,
+)
 from todo_api.domain.clock import parse_timestamp
+from todo_api.domain.models import ActivityEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 logger = Logger(child=True)
-
-
-def activity_pk(tenant: str) -> str:
-    return f"ACTIVITY#{tenant}"
-
-
-def event_sk(event_id: str) -> str:
-    return f"EVENT#{event_id}"
 
 
 def _body(event: ActivityEvent) -> str:
@@ -105,7 +108,7 @@ class DynamoDBActivityStore:
             result = self._for(tenant).query(
                 TableName=self._table,
                 KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-                ExpressionAttributeValues={":pk": pk, ":prefix": s("EVENT#")},
+                ExpressionAttributeValues={":pk": pk, ":prefix": s(EVENT_SK_PREFIX)},
                 ScanIndexForward=False,
                 Limit=limit + 1,
                 ConsistentRead=True,
@@ -113,4 +116,4 @@ class DynamoDBActivityStore:
             )
         found = result.get("Items", [])
         items = [ActivityEvent.model_validate_json(string(item, "event")) for item in found[:limit]]
-        return items, (string(found[limit - 1], "SK").removeprefix("EVENT#") if len(found) > limit else None)
+        return items, (event_id_of(string(found[limit - 1], "SK")) if len(found) > limit else None)

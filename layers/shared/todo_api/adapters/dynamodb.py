@@ -5,9 +5,15 @@ Single-table design, partitioned by tenant:
 | item | PK | SK | LSI1SK (index ByCompleted) |
 |---|---|---|---|
 | todo | `TENANT#<tenant>` | `TODO#<id>` | `C#<0 or 1>#<id>` |
+| tombstone of a deleted todo | `TENANT#<tenant>` | `DELETED#<id>` | |
+| tenant's todo count | `TENANT#<tenant>` | `COUNTER#todos` | |
 | API key | `APIKEY#<sha256 of key>` | `APIKEY` | |
 | activity event | `ACTIVITY#<tenant>` | `EVENT#<event id>` | |
-| tenant's todo count | `TENANT#<tenant>` | `COUNTER#todos` | |
+
+and in the idempotency table, a claim's `id` is `<tenant>#<sha256 of key>`.
+
+The functions below are the only place these prefixes are spelled (tests/unit/test_dynamodb_keys.py
+fails on a prefix literal anywhere else among the adapters).
 """
 
 from collections.abc import Mapping
@@ -44,17 +50,60 @@ def todo_sk(todo_id: str) -> str:
     return f"TODO#{todo_id}"
 
 
+TODO_SK_PREFIX = todo_sk("")
+
+
 def completed_sk(completed: bool, todo_id: str) -> str:
     return f"C#{int(completed)}#{todo_id}"
+
+
+def completed_prefix(completed: bool) -> str:
+    """The LSI1SK prefix of a tenant's todos that are (or are not) completed."""
+    return completed_sk(completed, "")
 
 
 def todo_key(tenant: str, todo_id: str) -> Item:
     return {"PK": {"S": tenant_pk(tenant)}, "SK": {"S": todo_sk(todo_id)}}
 
 
+def is_todo_key(pk: str, sk: str) -> bool:
+    """Whether an item's keys are a todo's (not a tombstone, a counter, a key or an event)."""
+    return pk.startswith(tenant_pk("")) and sk.startswith(TODO_SK_PREFIX)
+
+
+def tombstone_sk(todo_id: str) -> str:
+    return f"DELETED#{todo_id}"
+
+
 def counter_key(tenant: str) -> Item:
     """The item counting a tenant's stored todos (not a todo: its SK is outside `TODO#`)."""
     return {"PK": {"S": tenant_pk(tenant)}, "SK": {"S": "COUNTER#todos"}}
+
+
+def api_key_key(hashed_key: str) -> Item:
+    """The key of an API key's item, by the key's SHA-256 (`todo_api.domain.keys.key_hash`)."""
+    return {"PK": {"S": f"APIKEY#{hashed_key}"}, "SK": {"S": "APIKEY"}}
+
+
+def activity_pk(tenant: str) -> str:
+    return f"ACTIVITY#{tenant}"
+
+
+def event_sk(event_id: str) -> str:
+    return f"EVENT#{event_id}"
+
+
+EVENT_SK_PREFIX = event_sk("")
+
+
+def event_id_of(sk: str) -> str:
+    """The event id an activity item's SK holds."""
+    return sk.removeprefix(EVENT_SK_PREFIX)
+
+
+def claim_id_of(tenant: str, hashed_key: str) -> str:
+    """An idempotency claim's id: the tenant's, for the key's SHA-256 (or a pattern standing for one)."""
+    return f"{tenant}#{hashed_key}"
 
 
 def s(value: str) -> dict[str, str]:

@@ -3,8 +3,8 @@
 import json
 from typing import Any
 
-from todo_api.domain.activity import ActivityEvent
 from todo_api.domain.clock import parse_timestamp
+from todo_api.domain.models import ActivityEvent
 
 SOURCE = "todo-api"
 

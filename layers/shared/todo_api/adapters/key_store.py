@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from todo_api.adapters.dynamodb import STORE_ERRORS, Item, s, string
+from todo_api.adapters.dynamodb import STORE_ERRORS, Item, api_key_key, s, string
 from todo_api.domain.keys import KeyRecord, UsageKey, check_tenant, key_hash, key_id
 
 if TYPE_CHECKING:
@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def _item_key(api_key: str) -> Item:
-    return {"PK": s(f"APIKEY#{key_hash(api_key)}"), "SK": s("APIKEY")}
+    return api_key_key(key_hash(api_key))
 
 
 def _record(item: Item) -> KeyRecord:

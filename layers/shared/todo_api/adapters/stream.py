@@ -10,10 +10,10 @@ from typing import Any, TypeGuard
 
 from aws_lambda_powertools import Logger
 
-from todo_api.adapters.dynamodb import Item, from_item
-from todo_api.domain.activity import ActivityEvent, PoisonRecord, StreamConsumer, TodoChange, event_for
+from todo_api.adapters.dynamodb import Item, from_item, is_todo_key
+from todo_api.domain.activity import PoisonRecord, StreamConsumer, TodoChange, event_for
 from todo_api.domain.clock import parse_timestamp
-from todo_api.domain.models import Todo
+from todo_api.domain.models import ActivityEvent, Todo
 
 logger = Logger(child=True)
 
@@ -38,7 +38,7 @@ def _todo(image: Item) -> tuple[str, Todo]:
 
 def _has_todo_key(keys: Item) -> bool:
     pk, sk = keys.get("PK", {}).get("S", ""), keys.get("SK", {}).get("S", "")
-    return str(pk).startswith("TENANT#") and str(sk).startswith("TODO#")
+    return is_todo_key(str(pk), str(sk))
 
 
 def change_from_record(record: dict[str, Any]) -> TodoChange | None:

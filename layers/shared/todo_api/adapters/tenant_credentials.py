@@ -30,7 +30,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from todo_api.adapters.dynamodb import STORE_ERRORS
+from todo_api.adapters.dynamodb import STORE_ERRORS, activity_pk, claim_id_of, tenant_pk
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -64,7 +64,7 @@ def session_policy(tenant: str, table_name: str, idempotency_table_name: str | N
             "Action": TABLE_ACTIONS,
             "Resource": [_table_arn(table_name), _table_arn(table_name) + "/index/*"],
             "Condition": {
-                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"TENANT#{tenant}"]},
+                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [tenant_pk(tenant)]},
                 "Null": present,
             },
         },
@@ -73,7 +73,7 @@ def session_policy(tenant: str, table_name: str, idempotency_table_name: str | N
             "Action": "dynamodb:Query",
             "Resource": _table_arn(table_name),
             "Condition": {
-                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"ACTIVITY#{tenant}"]},
+                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [activity_pk(tenant)]},
                 "Null": present,
             },
         },
@@ -85,7 +85,7 @@ def session_policy(tenant: str, table_name: str, idempotency_table_name: str | N
                 "Action": CLAIM_ACTIONS,
                 "Resource": _table_arn(idempotency_table_name),
                 "Condition": {
-                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{tenant}#" + "?" * _KEY_HASH_LENGTH]},
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [claim_id_of(tenant, "?" * _KEY_HASH_LENGTH)]},
                     "Null": present,
                 },
             }

@@ -46,7 +46,10 @@ from todo_api.adapters.dynamodb import (
     BY_COMPLETED_INDEX,
     STORAGE_FULL_REASON,
     STORE_ERRORS,
+    TODO_SK_PREFIX,
     Item,
+    claim_id_of,
+    completed_prefix,
     completed_sk,
     counter_key,
     failure_item,
@@ -59,6 +62,7 @@ from todo_api.adapters.dynamodb import (
     to_item,
     todo_key,
     todo_sk,
+    tombstone_sk,
 )
 from todo_api.domain.clock import now
 from todo_api.domain.errors import (
@@ -124,10 +128,6 @@ def _condition_error(error: ClientError) -> Exception:
 
 
 TOMBSTONE_SECONDS = 2 * 86400  # longer than the stream keeps a record (24 hours)
-
-
-def tombstone_sk(todo_id: str) -> str:
-    return f"DELETED#{todo_id}"
 
 
 # Updates made again at the stored time before giving up (StoreUnavailable, retryable): each one
@@ -254,7 +254,7 @@ class DynamoDBTodoStore:
         if self._claims is None:
             raise RuntimeError("IDEMPOTENCY_TABLE_NAME is not set")
         now = int(time.time())
-        claim_id = f"{tenant}#{key_hash(key)}"
+        claim_id = claim_id_of(tenant, key_hash(key))
         claim: Item = {
             "id": s(claim_id),
             "tenant": s(tenant),
@@ -455,7 +455,7 @@ class DynamoDBTodoStore:
         if completed is None:
             query: dict[str, Any] = {
                 "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-                "ExpressionAttributeValues": {":pk": pk, ":prefix": s("TODO#")},
+                "ExpressionAttributeValues": {":pk": pk, ":prefix": s(TODO_SK_PREFIX)},
             }
             if after_id:
                 start = {"ExclusiveStartKey": {"PK": pk, "SK": s(todo_sk(after_id))}}
@@ -463,7 +463,7 @@ class DynamoDBTodoStore:
             query = {
                 "IndexName": BY_COMPLETED_INDEX,
                 "KeyConditionExpression": "PK = :pk AND begins_with(LSI1SK, :prefix)",
-                "ExpressionAttributeValues": {":pk": pk, ":prefix": s(f"C#{int(completed)}#")},
+                "ExpressionAttributeValues": {":pk": pk, ":prefix": s(completed_prefix(completed))},
             }
             if after_id:
                 start = {

@@ -23,38 +23,19 @@ import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, Field
 
 from todo_api.domain.clock import format_timestamp, parse_timestamp
 from todo_api.domain.cursor import CursorSigner
-from todo_api.domain.models import ULID_PATTERN, Timestamp, Todo
+from todo_api.domain.models import ULID_PATTERN, ActivityEvent, EventType, Todo
 from todo_api.domain.ports import ActivityStore, EventBus, Tombstones
 
 CURSOR_SCOPE = "activity"
 TRACKED_FIELDS = ("title", "completed")  # what `changes` reports; id, timestamps and version always move
 
-EventType = Literal["todo.created", "todo.updated", "todo.completed", "todo.reopened", "todo.deleted"]
 ChangeKind = Literal["INSERT", "MODIFY", "REMOVE"]
-# [old, new]: a pair, documented as an array of exactly two values (`items` for the tools that
-# read no `prefixItems`).
-Change = Annotated[
-    tuple[Any, Any],
-    WithJsonSchema({"type": "array", "items": {}, "minItems": 2, "maxItems": 2, "description": "[old, new]"}),
-]
-
-
-class ActivityEvent(BaseModel):
-    id: str = Field(description="Unique per change, stable across redeliveries; sorts by change time")
-    type: EventType
-    todo_id: str
-    at: Timestamp
-    changes: dict[str, Change] = Field(
-        description="Changed fields (title, completed) as [old, new]; null where there is no old or new todo",
-        examples=[{"completed": [False, True]}],
-    )
-    todo: Todo = Field(description="The todo after the change, or before a delete")
 
 
 class ActivityPage(BaseModel):

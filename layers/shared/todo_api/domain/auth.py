@@ -103,7 +103,7 @@ def _audience_matches(claims: Mapping[str, Any], audience: str) -> bool:
     return claims.get("client_id") == audience
 
 
-def tenant_of(claims: Mapping[str, Any], tenant_claim: str | None) -> str:
+def tenant_from_claims(claims: Mapping[str, Any], tenant_claim: str | None) -> str:
     """The tenant a verified token's claims put the user in (see the module docstring)."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > _MAX_SUBJECT:
@@ -124,7 +124,7 @@ def principal_of(claims: Mapping[str, Any], policy: TokenPolicy) -> Principal:
         raise InvalidToken()
     if policy.token_use is not None and claims.get("token_use") != policy.token_use:
         raise InvalidToken()
-    tenant = tenant_of(claims, policy.tenant_claim)
+    tenant = tenant_from_claims(claims, policy.tenant_claim)
     return Principal(tenant=tenant, principal_id=USER_PRINCIPAL_PREFIX + claims["sub"])
 
 

@@ -1,9 +1,9 @@
 """Pydantic models of the HTTP contract: strict types, unknown fields rejected."""
 
 import re
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
 # "Not only white space", with white space as JSON Schema (ECMA-262 `\s`) defines it, so that the
 # OpenAPI document and the validation agree on every character. Python's `str.isspace()` and
@@ -86,18 +86,28 @@ class TodoPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
+EventType = Literal["todo.created", "todo.updated", "todo.completed", "todo.reopened", "todo.deleted"]
+# [old, new]: a pair, documented as an array of exactly two values (`items` for the tools that
+# read no `prefixItems`).
+Change = Annotated[
+    tuple[Any, Any],
+    WithJsonSchema({"type": "array", "items": {}, "minItems": 2, "maxItems": 2, "description": "[old, new]"}),
+]
+
+
+# A change of one todo, as the activity feed (domain.activity) lists it and the event bus publishes it
+# (a comment: a docstring would become the schema's description in the OpenAPI document).
+class ActivityEvent(BaseModel):
+    id: str = Field(description="Unique per change, stable across redeliveries; sorts by change time")
+    type: EventType
+    todo_id: str
+    at: Timestamp
+    changes: dict[str, Change] = Field(
+        description="Changed fields (title, completed) as [old, new]; null where there is no old or new todo",
+        examples=[{"completed": [False, True]}],
+    )
+    todo: Todo = Field(description="The todo after the change, or before a delete")
+
+
 class Message(BaseModel):
     message: str
-
-
-class ErrorDetail(BaseModel):
-    loc: list[str | int] = Field(
-        description='Where: "body", "query" or "header", then the field', examples=[["body", "title"]]
-    )
-    msg: str = Field(examples=["String should have at least 1 character"])
-    type: str = Field(examples=["string_too_short"])
-
-
-class ErrorBody(BaseModel):
-    error: str = Field(examples=["Invalid request"])
-    details: list[ErrorDetail] | None = Field(default=None, description="Each invalid input (400 only)")

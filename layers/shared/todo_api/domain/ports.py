@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 Versions = frozenset[int] | None
 
 if TYPE_CHECKING:
-    from todo_api.domain.activity import ActivityEvent
     from todo_api.domain.keys import KeyRecord, UsageKey
-    from todo_api.domain.models import Todo
+    from todo_api.domain.models import ActivityEvent, Todo
 
 
 class TodoStore(Protocol):

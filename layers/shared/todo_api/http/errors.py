@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 
 from todo_api.domain.errors import (
     BadRequest,
@@ -23,7 +24,6 @@ from todo_api.domain.errors import (
     UnsupportedMediaType,
     VersionConflict,
 )
-from todo_api.domain.models import ErrorBody
 
 if TYPE_CHECKING:  # the OpenAPI models cost cold-start time and only matter for the document
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
@@ -31,6 +31,22 @@ if TYPE_CHECKING:  # the OpenAPI models cost cold-start time and only matter for
 logger = Logger(child=True)
 
 RETRY_AFTER_SECONDS = "1"
+
+
+# The contract's error body, what every error status carries (no docstrings: they would become the
+# schemas' descriptions in the OpenAPI document).
+class ErrorDetail(BaseModel):
+    loc: list[str | int] = Field(
+        description='Where: "body", "query" or "header", then the field', examples=[["body", "title"]]
+    )
+    msg: str = Field(examples=["String should have at least 1 character"])
+    type: str = Field(examples=["string_too_short"])
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(examples=["Invalid request"])
+    details: list[ErrorDetail] | None = Field(default=None, description="Each invalid input (400 only)")
+
 
 # The one map from errors to the contract's statuses.
 _STATUS: dict[type[Exception], HTTPStatus] = {

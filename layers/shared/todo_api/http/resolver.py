@@ -68,7 +68,7 @@ def create_app() -> APIGatewayRestResolver:
     return app
 
 
-def tenant_of(app: APIGatewayRestResolver) -> str:
+def authorized_tenant(app: APIGatewayRestResolver) -> str:
     """The caller's tenant, as the authorizer put it in the request context."""
     tenant = app.current_event.request_context.authorizer.get("tenant")
     if not isinstance(tenant, str) or not tenant:
