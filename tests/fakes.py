@@ -9,7 +9,7 @@ from typing import Any
 
 from todo_api.domain.activity import ActivityEvent
 from todo_api.domain.errors import IdempotencyKeyReused, TodoNotFound, VersionConflict
-from todo_api.domain.keys import KeyRecord, UsageKey, check_tenant, key_hash
+from todo_api.domain.keys import KeyRecord, check_tenant, key_hash
 from todo_api.domain.models import Todo
 
 
@@ -135,9 +135,9 @@ class InMemoryKeyStore:
     def find(self, api_key: str) -> KeyRecord | None:
         return self.records.get(key_hash(api_key))
 
-    def add(self, tenant: str, api_key: str, usage_key: UsageKey | None = None) -> None:
+    def add(self, tenant: str, api_key: str) -> None:
         check_tenant(tenant)
-        self.records[key_hash(api_key)] = KeyRecord(tenant, usage_key)
+        self.records[key_hash(api_key)] = KeyRecord(tenant)
 
     def revoke(self, api_key: str) -> KeyRecord | None:
         return self.records.pop(key_hash(api_key), None)
