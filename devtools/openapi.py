@@ -60,7 +60,7 @@ def build() -> dict[str, Any]:
 
     merge = OpenAPIMerge(
         title="To-Do API",
-        version="1.1.0",
+        version="2.0.0",
         description=DESCRIPTION,
         tags=TAGS,  # type: ignore[arg-type]
         contact=CONTACT,

@@ -8,7 +8,7 @@ key order with the key to continue after, an item written once per event id.
 from typing import Any
 
 from todo_api.domain.errors import IdempotencyKeyReused, TodoNotFound, VersionConflict
-from todo_api.domain.keys import KeyRecord, UsageKey, check_tenant, key_hash
+from todo_api.domain.keys import KeyRecord, check_tenant, key_hash
 from todo_api.domain.models import ActivityEvent, Todo
 
 
@@ -134,9 +134,9 @@ class InMemoryKeyStore:
     def find(self, api_key: str) -> KeyRecord | None:
         return self.records.get(key_hash(api_key))
 
-    def add(self, tenant: str, api_key: str, usage_key: UsageKey | None = None) -> None:
+    def add(self, tenant: str, api_key: str) -> None:
         check_tenant(tenant)
-        self.records[key_hash(api_key)] = KeyRecord(tenant, usage_key)
+        self.records[key_hash(api_key)] = KeyRecord(tenant)
 
     def revoke(self, api_key: str) -> KeyRecord | None:
         return self.records.pop(key_hash(api_key), None)

@@ -1,11 +1,12 @@
 """Lambda REQUEST authorizer: an `x-api-key` or an `Authorization: Bearer <JWT>` -> tenant.
 
 - A key maps to its tenant by its SHA-256 hash; the key is never logged (only its short hash
-  id). Its usage key, if its record has one, is returned as `usageIdentifierKey`: API Gateway
-  throttles and counts the request by it under the stack's usage plan (and answers 403 without).
+  id).
 - A bearer token (with no key) is verified against the issuer's keys (`todo_api.adapters.tokens`)
-  and maps to the user's tenant (`todo_api.domain.auth`); signed-in users share the usage key
-  USERS_USAGE_KEY. The token is never logged.
+  and maps to the user's tenant (`todo_api.domain.auth`). The token is never logged.
+
+No caller is given an API Gateway usage key (`usageIdentifierKey`): the API uses no API Gateway
+API keys or usage plans, whose 10,000 keys per account and Region would cap the tenants.
 
 The authorizer has no identity source (API Gateway would answer 401 without calling it when a
 source is missing, and a request carries a key or a token), so API Gateway calls it on every
@@ -37,16 +38,15 @@ from todo_api.domain.keys import key_id
 logger = Logger()
 
 
-def _caller(headers: dict[str, str]) -> tuple[Principal, str | None]:
-    """The caller and its usage key; raises Unauthenticated."""
+def _caller(headers: dict[str, str]) -> Principal:
+    """The caller; raises Unauthenticated."""
     api_key = headers.get("x-api-key")
     if api_key is not None:  # a key decides, exactly as before tokens existed
         record = wiring.key_lookup().find(api_key) if api_key else None
         if record is None:
             logger.info("access denied", extra={"key_id": key_id(api_key)})
             raise Unauthenticated()
-        usage = record.usage_key.value if record.usage_key else None
-        return Principal(tenant=record.tenant, principal_id=key_id(api_key)), usage
+        return Principal(tenant=record.tenant, principal_id=key_id(api_key))
     token = bearer_token(headers.get("authorization"))
     verifier = wiring.token_verifier() if token else None
     if token is None or verifier is None:
@@ -58,7 +58,7 @@ def _caller(headers: dict[str, str]) -> tuple[Principal, str | None]:
         reason = type(error.__cause__).__name__ if error.__cause__ else type(error).__name__
         logger.info("token refused", extra={"reason": reason})
         raise
-    return principal, wiring.users_usage_key()
+    return principal
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -66,7 +66,7 @@ def _caller(headers: dict[str, str]) -> tuple[Principal, str | None]:
 def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
     headers = {name.lower(): value for name, value in (event.headers or {}).items()}
     try:
-        principal, usage_key = _caller(headers)
+        principal = _caller(headers)
     except Unauthenticated:
         raise Unauthenticated("Unauthorized") from None  # API Gateway answers 401 to exactly this message
     refusal = _over_limits(principal)
@@ -81,7 +81,6 @@ def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaConte
         api_id=arn.api_id,
         stage=arn.stage,
         context=details,
-        usage_identifier_key=usage_key,
     )
     # One policy for every route: a decision never depends on the route.
     if refusal is None:

@@ -1,6 +1,7 @@
 """The REQUEST authorizer maps a key to its tenant by hash; unknown, missing and revoked keys are 401.
 
-A key stored with a usage key gets it back as `usageIdentifierKey`; one without gets none."""
+No caller is ever given an API Gateway usage key (`usageIdentifierKey`), not even a key stored
+while keys had one: the API has no API Gateway keys, so no ceiling of 10,000 of them."""
 
 import copy
 import io
@@ -8,7 +9,7 @@ import io
 import pytest
 
 from tests.conftest import KEYS, TABLES, Context, load_event
-from todo_api.domain.keys import UsageKey, key_hash
+from todo_api.domain.keys import key_hash
 from todo_api.wiring import key_store
 
 
@@ -27,14 +28,27 @@ def test_valid_key_allows_every_route_with_tenant_in_context(aws, functions):
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == ["arn:aws:execute-api:us-east-1:123456789012:abcdef123/dev/*/*"]
     assert KEYS["globex"] not in str(result)
-    assert "usageIdentifierKey" not in result  # stored without a usage key, as locally
+    assert "usageIdentifierKey" not in result
 
 
-def test_usage_key_of_the_record_is_the_usage_identifier_key(aws, functions):
-    usage = UsageKey(id="a1b2c3d4e5", value="u" * 48)
-    key_store().add("initech", "initech-key-1", usage)
+def _put_key_with_a_former_usage_key(aws, tenant, key):
+    """A key's item as `make key` stored it while keys had API Gateway usage keys."""
+    item = {
+        "PK": {"S": f"APIKEY#{key_hash(key)}"},
+        "SK": {"S": "APIKEY"},
+        "entity": {"S": "apikey"},
+        "tenant": {"S": tenant},
+        "usage_key": {"S": "usage-" * 8},
+        "usage_key_id": {"S": "a1b2c3d4e5"},
+    }
+    aws.put_item(TableName=TABLES["TodoTable"], Item=item)
+
+
+def test_a_key_stored_with_a_former_usage_key_is_given_none(aws, functions, monkeypatch):
+    monkeypatch.setenv("USERS_USAGE_KEY", "todo-users-stack-123")  # as the stack once set it
+    _put_key_with_a_former_usage_key(aws, "initech", "initech-key-1")
     result = authorize(functions, "initech-key-1")
-    assert result["usageIdentifierKey"] == usage.value
+    assert "usageIdentifierKey" not in result
     assert result["context"] == {"tenant": "initech"}
     assert result["principalId"] != "initech-key-1"
 
@@ -60,7 +74,7 @@ def test_keys_are_stored_only_as_hashes(aws):
 
 
 def test_key_and_usage_key_are_not_logged(aws, functions):
-    key_store().add("initech", "initech-key-1", UsageKey("a1b2c3", "usage-" * 8))
+    _put_key_with_a_former_usage_key(aws, "initech", "initech-key-1")
     logger = functions["AuthorizerFunction"].logger
     level, logs = logger.log_level, io.StringIO()
     # Swapped without setStream(), which would flush the old stream: a capture an earlier pytest

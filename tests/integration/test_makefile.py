@@ -90,8 +90,7 @@ def test_make_key_stores_the_given_key_for_the_tenant(aws, monkeypatch, capsys):
     argv = shlex.split(planned)
     assert argv[1:3] == ["-m", "devtools.keys"]
     monkeypatch.setenv("TABLE_NAME", TABLES["TodoTable"])
-    monkeypatch.delenv("USAGE_PLAN_ID", raising=False)
-    assert keys.main([*argv[3:], "--no-usage-plan"]) == 0
+    assert keys.main(argv[3:]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == "local-dev-key"
     item = boto3.client("dynamodb").get_item(
         TableName=TABLES["TodoTable"], Key={"PK": {"S": f"APIKEY#{key_hash('local-dev-key')}"}, "SK": {"S": "APIKEY"}}

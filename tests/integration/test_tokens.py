@@ -21,8 +21,6 @@ from devtools import oidc
 from tests.conftest import KEYS, TABLES, Context, load_event
 from todo_api import wiring
 
-USERS_USAGE_KEY = "todo-users-test-stack-123456789012"
-
 
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
@@ -37,7 +35,6 @@ def issuer(tmp_path, monkeypatch, aws) -> Iterator[oidc.Issuer]:
     with oidc.Issuer(port=0, folder=tmp_path) as running:
         for name, value in oidc.environment(running.url).items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setenv("USERS_USAGE_KEY", USERS_USAGE_KEY)
         wiring.reset()
         yield running
     wiring.reset()
@@ -67,12 +64,12 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_a_users_access_token_is_their_own_tenant_with_the_users_usage_key(issuer, functions, ddb_calls):
+def test_a_users_access_token_is_their_own_tenant_with_no_usage_key(issuer, functions, ddb_calls):
     result = authorize(functions, bearer(issuer.token("alice")))
     sub = oidc.subject_of("alice")
     assert result["context"] == {"tenant": f"user#{sub}"}
     assert result["principalId"] == f"user:{sub}"
-    assert result["usageIdentifierKey"] == USERS_USAGE_KEY
+    assert "usageIdentifierKey" not in result  # no API Gateway key: no ceiling of 10,000
     [statement] = result["policyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
     assert ddb_calls == []  # a token needs no key look-up

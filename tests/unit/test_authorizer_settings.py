@@ -30,7 +30,6 @@ def test_defaults_are_keys_only_with_a_five_minute_key_cache():
         token_algorithms=("RS256",),
         token_leeway_seconds=30,
         tenant_claim=None,
-        users_usage_key=None,
     )
 
 
@@ -46,7 +45,6 @@ def test_every_variable_is_read():
             "TOKEN_ALGORITHMS": "RS256, ES256",
             "TOKEN_LEEWAY_SECONDS": "300",
             "TENANT_CLAIM": "cognito:groups",
-            "USERS_USAGE_KEY": "todo-users-stack-123",
         }
     )
     assert settings == AuthorizerSettings(
@@ -59,7 +57,6 @@ def test_every_variable_is_read():
         token_algorithms=("RS256", "ES256"),
         token_leeway_seconds=300,
         tenant_claim="cognito:groups",
-        users_usage_key="todo-users-stack-123",
     )
     assert settings.require_table_name() == "todo-dev"
     assert settings.require_token_audience() == "app-client"
@@ -67,7 +64,7 @@ def test_every_variable_is_read():
 
 def test_empty_parameters_mean_not_configured():
     """The template passes an unset parameter as an empty string: no issuer, no token_use check."""
-    names = ("TOKEN_ISSUER", "TOKEN_AUDIENCE", "TOKEN_JWKS_URL", "TOKEN_USE", "TENANT_CLAIM", "USERS_USAGE_KEY")
+    names = ("TOKEN_ISSUER", "TOKEN_AUDIENCE", "TOKEN_JWKS_URL", "TOKEN_USE", "TENANT_CLAIM")
     settings = AuthorizerSettings.from_environ(dict.fromkeys(names, ""))
     assert [getattr(settings, name.lower()) for name in names] == [None] * len(names)
 

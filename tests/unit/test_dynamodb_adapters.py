@@ -12,7 +12,7 @@ from botocore.stub import ANY
 from todo_api.adapters import dynamodb
 from todo_api.adapters.key_store import DynamoDBKeyStore
 from todo_api.domain.errors import StoreUnavailable
-from todo_api.domain.keys import KeyRecord, UsageKey
+from todo_api.domain.keys import KeyRecord
 from todo_api.domain.models import Todo
 
 TODO = Todo(
@@ -141,7 +141,7 @@ def ddb(stubbed):
     return stubbed("dynamodb")
 
 
-def test_a_key_is_found_by_its_hash_with_its_usage_key(ddb):
+def test_a_key_is_found_by_its_hash_and_a_former_usage_key_is_ignored(ddb):
     client, stubber = ddb
     item = {**KEY_ITEM_KEY, "tenant": {"S": "acme"}, "usage_key": {"S": "value-1"}, "usage_key_id": {"S": "id-1"}}
     stubber.add_response("get_item", {"Item": item}, {"TableName": "t", "Key": KEY_ITEM_KEY, "ConsistentRead": False})
@@ -152,12 +152,12 @@ def test_a_key_is_found_by_its_hash_with_its_usage_key(ddb):
     )
     stubber.add_response("get_item", {}, {"TableName": "t", "Key": KEY_ITEM_KEY, "ConsistentRead": False})
     store = DynamoDBKeyStore(client, "t")
-    assert store.find(KEY) == KeyRecord("acme", UsageKey(id="id-1", value="value-1"))
-    assert store.find(KEY) == KeyRecord("acme", None)
+    assert store.find(KEY) == KeyRecord("acme")  # made while keys had API Gateway usage keys
+    assert store.find(KEY) == KeyRecord("acme")
     assert store.find(KEY) is None
 
 
-def test_a_key_is_added_with_its_tenant_id_and_usage_key(ddb):
+def test_a_key_is_added_with_its_tenant_and_id_only(ddb):
     client, stubber = ddb
     key_id = hashlib.sha256(KEY.encode()).hexdigest()[:12]
     base = {
@@ -167,11 +167,8 @@ def test_a_key_is_added_with_its_tenant_id_and_usage_key(ddb):
         "key_id": {"S": key_id},
         "created_at": ANY,
     }
-    with_usage = {**base, "usage_key": {"S": "value-1"}, "usage_key_id": {"S": "id-1"}}
-    stubber.add_response("put_item", {}, {"TableName": "t", "Item": with_usage})
     stubber.add_response("put_item", {}, {"TableName": "t", "Item": base})
     store = DynamoDBKeyStore(client, "t")
-    store.add("acme", KEY, UsageKey(id="id-1", value="value-1"))
     store.add("acme", KEY)
     with pytest.raises(ValueError, match="tenant must match"):
         store.add("Not a tenant", KEY)
@@ -183,7 +180,7 @@ def test_revoking_answers_the_former_record(ddb):
     stubber.add_response("delete_item", {"Attributes": {**KEY_ITEM_KEY, "tenant": {"S": "acme"}}}, params)
     stubber.add_response("delete_item", {}, params)
     store = DynamoDBKeyStore(client, "t")
-    assert store.revoke(KEY) == KeyRecord("acme", None)
+    assert store.revoke(KEY) == KeyRecord("acme")
     assert store.revoke(KEY) is None
 
 

@@ -89,7 +89,6 @@ class AuthorizerSettings:
     token_algorithms: tuple[str, ...] = ("RS256",)  # TOKEN_ALGORITHMS: comma-separated allow-list
     token_leeway_seconds: int = 30  # TOKEN_LEEWAY_SECONDS: for exp and nbf
     tenant_claim: str | None = None  # TENANT_CLAIM: a claim naming a team's tenant
-    users_usage_key: str | None = None  # USERS_USAGE_KEY: the usage key of signed-in users
     # USER_WRITABLE_ATTRIBUTES: the attributes users may write (comma-separated); None: unknown
     user_writable_attributes: tuple[str, ...] | None = None
     usage_table_name: str | None = None  # USAGE_TABLE_NAME: the callers' usage; none means no limits
@@ -112,7 +111,6 @@ class AuthorizerSettings:
             token_algorithms=algorithms,
             token_leeway_seconds=_number(environ, "TOKEN_LEEWAY_SECONDS", 30, 0, 300),
             tenant_claim=tenant_claim,
-            users_usage_key=_text(environ, "USERS_USAGE_KEY"),
             user_writable_attributes=user_writable,
             usage_table_name=_text(environ, "USAGE_TABLE_NAME"),
             tenant_limits=_limits(environ, "TENANT", TENANT_LIMITS),

@@ -162,11 +162,6 @@ def capacity() -> "Capacity | None":
     return Capacity(limiter, settings.tenant_limits, settings.user_limits)
 
 
-def users_usage_key() -> str | None:
-    """The usage key the authorizer names for signed-in users (None: no usage plan, as locally)."""
-    return get_authorizer_settings().users_usage_key
-
-
 @cache
 def token_verifier() -> "TokenVerifier | None":
     """The authorizer's bearer-token verifier; None where no issuer is configured (keys only)."""

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from todo_api.adapters.dynamodb import STORE_ERRORS, Item, api_key_key, s, string
-from todo_api.domain.keys import KeyRecord, UsageKey, check_tenant, key_hash, key_id
+from todo_api.domain.keys import KeyRecord, check_tenant, key_hash, key_id
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -15,10 +15,9 @@ def _item_key(api_key: str) -> Item:
 
 
 def _record(item: Item) -> KeyRecord:
-    usage = None
-    if "usage_key" in item:
-        usage = UsageKey(id=string(item, "usage_key_id"), value=string(item, "usage_key"))
-    return KeyRecord(tenant=string(item, "tenant"), usage_key=usage)
+    # Keys made while the API used API Gateway usage plans also hold `usage_key`/`usage_key_id`:
+    # nothing reads them any more.
+    return KeyRecord(tenant=string(item, "tenant"))
 
 
 class DynamoDBKeyStore:
@@ -32,22 +31,20 @@ class DynamoDBKeyStore:
         item = result.get("Item")
         return _record(item) if item else None
 
-    def add(self, tenant: str, api_key: str, usage_key: UsageKey | None = None) -> None:
+    def add(self, tenant: str, api_key: str) -> None:
         check_tenant(tenant)
-        usage: Item = {"usage_key": s(usage_key.value), "usage_key_id": s(usage_key.id)} if usage_key else {}
         item: dict[str, Any] = {
             **_item_key(api_key),
             "entity": s("apikey"),
             "tenant": s(tenant),
             "key_id": s(key_id(api_key)),
             "created_at": s(datetime.now(UTC).isoformat(timespec="seconds")),
-            **usage,
         }
         with STORE_ERRORS:
             self._client.put_item(TableName=self._table, Item=item)
 
     def revoke(self, api_key: str) -> KeyRecord | None:
-        """Delete the key; its former record (None if there was none), whose usage key is the caller's to delete."""
+        """Delete the key; its former record (None if there was none)."""
         with STORE_ERRORS:
             result = self._client.delete_item(TableName=self._table, Key=_item_key(api_key), ReturnValues="ALL_OLD")
         old = result.get("Attributes")

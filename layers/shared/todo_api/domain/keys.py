@@ -1,15 +1,13 @@
 """API keys: stored only as SHA-256 hashes, each mapped to exactly one tenant.
 
-A key's record may also hold a usage key: the value and id of an API Gateway API key of the
-stack's usage plan, which the authorizer names as `usageIdentifierKey` so that API Gateway
-throttles and counts the key. The usage key is an identifier, not the client's secret; it is
-never logged either.
+A key is no API Gateway API key: the authorizer counts its tenant's requests itself
+(`todo_api.domain.capacity`), so any number of keys and tenants may exist.
 """
 
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Matched whole (`fullmatch`): with `match` and `$`, "acme\n" would pass, as `$` matches before a
 # final line break.
@@ -35,14 +33,5 @@ def new_key() -> str:
 
 
 @dataclass(frozen=True)
-class UsageKey:
-    """An API Gateway API key of the usage plan: its id and its value (`usageIdentifierKey`)."""
-
-    id: str
-    value: str = field(repr=False)
-
-
-@dataclass(frozen=True)
 class KeyRecord:
     tenant: str
-    usage_key: UsageKey | None = None

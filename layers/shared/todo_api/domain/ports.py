@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 Versions = frozenset[int] | None
 
 if TYPE_CHECKING:
-    from todo_api.domain.keys import KeyRecord, UsageKey
+    from todo_api.domain.keys import KeyRecord
     from todo_api.domain.models import ActivityEvent, Todo
 
 
@@ -65,7 +65,7 @@ class EventBus(Protocol):
 class KeyStore(Protocol):
     def find(self, api_key: str) -> "KeyRecord | None": ...
 
-    def add(self, tenant: str, api_key: str, usage_key: "UsageKey | None" = None) -> None: ...
+    def add(self, tenant: str, api_key: str) -> None: ...
 
     def revoke(self, api_key: str) -> "KeyRecord | None":
         """Delete the key; its former record (None if there was none)."""

@@ -72,7 +72,6 @@ _MESSAGES: dict[type[Exception], str] = {
 _DESCRIPTIONS = {
     400: "Invalid body or query parameter",
     401: "Missing or invalid API key",
-    403: "The key has no usage key of the usage plan (deployed stage only): re-issue it",
     404: "Todo not found, or owned by another tenant",
     409: (
         "A request with the same Idempotency-Key is in progress (with Retry-After); or the tenant's cap "
@@ -136,7 +135,7 @@ _RETRIED = (409, 429, 503)  # the statuses that carry Retry-After (429 from the 
 
 def error_responses(*statuses: int) -> "dict[int, OpenAPIResponse]":
     """OpenAPI `responses` entries for the given error statuses (the gateway's and 400, 503 always apply)."""
-    codes = sorted({*statuses, 400, 401, 403, 429, 503})
+    codes = sorted({*statuses, 400, 401, 429, 503})
     responses: dict[int, OpenAPIResponse] = {}
     for code in codes:
         responses[code] = {"description": _DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorBody}}}
