@@ -52,6 +52,7 @@ import boto3
 import requests
 from botocore.config import Config
 
+from devtools.limits import unlimited
 from devtools.loader import ROOT, ensure_layer_on_path
 from devtools.local import dynamodb
 from devtools.local.bus import LocalEventBus
@@ -195,23 +196,12 @@ def http_answers(url: str) -> bool:
     return False
 
 
-UNLIMITED = " ".join(
-    f"{name}=1000000000"
-    for name in (
-        "TenantRateLimit",
-        "TenantBurstLimit",
-        "TenantQuotaPerDay",
-        "UserRateLimit",
-        "UserBurstLimit",
-        "UserQuotaPerDay",
-    )
-)
-
-
 def start_api(local: Local, workdir: Path) -> contextlib.AbstractContextManager[str]:
     # The suite's requests come faster than a tenant's default rate: the limits are tested elsewhere
     # (tests/local/test_fair_capacity.py), so here they are out of the way, as `make start`'s are in tests.
-    return sam_serving(local, workdir, "start-api", api_answers, sweep=True, extra=("--parameter-overrides", UNLIMITED))
+    return sam_serving(
+        local, workdir, "start-api", api_answers, sweep=True, extra=("--parameter-overrides", unlimited())
+    )
 
 
 class StartLambdaRunner:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from devtools.limits import unlimited
 from tests.cursors import TEST_SECRET
 
 # Hypothesis fails an example that takes over 200 ms by default: a wall-clock assertion, which a
@@ -19,18 +20,7 @@ from tests.cursors import TEST_SECRET
 settings.register_profile("no-deadline", deadline=None)
 settings.load_profile("no-deadline")
 
-UNLIMITED_PARAMETERS = " ".join(
-    f"{name}={1_000_000_000}"
-    for name in (
-        "TenantRateLimit",
-        "TenantBurstLimit",
-        "TenantQuotaPerDay",
-        "UserRateLimit",
-        "UserBurstLimit",
-        "UserQuotaPerDay",
-        "TodoCap",
-    )
-)
+UNLIMITED_PARAMETERS = unlimited()
 
 # Dummy credentials and the functions' environment, before any boto3 client exists.
 os.environ.update(

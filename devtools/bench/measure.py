@@ -420,12 +420,12 @@ def local_latency(requests: int) -> tuple[float, float, str, float, float]:
     """GET /todos/{id} against the local server (as `make start` runs it) on one keep-alive connection;
     and the seconds until a change shows in GET /activity: the first change after the start, and
     one after the latency run."""
+    from devtools.limits import unlimited
     from devtools.local.serve import served
 
     key = "bench-local-key"
     # The limiter on (one conditional write per request), its limits above what one connection sends.
-    limits = ("TenantRateLimit", "TenantBurstLimit", "TenantQuotaPerDay", "TodoCap")
-    parameters = " ".join(f"{name}={1_000_000_000}" for name in limits)
+    parameters = unlimited(("TenantRateLimit", "TenantBurstLimit", "TenantQuotaPerDay", "TodoCap"))
     with served({"bench": key}, env={"TEMPLATE_PARAMETERS": parameters}) as server:
         connection = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]), timeout=10)
         headers = {"x-api-key": key, "Content-Type": "application/json"}
