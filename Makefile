@@ -26,7 +26,11 @@ NODE_BIN := $(NODE_DIR)/node_modules/.bin
 NODE_STAMP := $(NODE_DIR)/.installed
 OPENAPI := functions/docs/openapi.json
 # pip in hash-checking mode: every file must match a hash of the lock file, or nothing is installed.
-PIP_INSTALL := python -m pip install --quiet --disable-pip-version-check --require-hashes
+# A lock holds every dependency (`make lock` resolves them), so pip takes it as it is (--no-deps:
+# pip's own resolver refuses, in hash-checking mode, a dependency asked for with extras, such as
+# aws-sam-cli's boto3-stubs[...]), and `pip check` then proves the set complete and consistent.
+PIP_INSTALL := python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps
+PIP_CHECK := python -m pip check --disable-pip-version-check
 # The locks, from the hand-edited pins of requirements/*.in: every file's hash for every platform
 # (--universal: Linux x86_64/arm64, macOS, Windows), for the oldest Python the pins allow and newer.
 # The same .in files give the same locks; uv keeps the versions of an existing lock where it can.
@@ -46,6 +50,7 @@ comma := ,
 $(STAMP): requirements/dev.lock.txt layers/shared/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/$(PIP_INSTALL) -r requirements/dev.lock.txt
+	$(VENV)/bin/$(PIP_CHECK)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -100,12 +105,13 @@ dynamodb-local: $(DDB_JAR)
 $(SCAN_STAMP): requirements/scan.lock.txt
 	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/$(PIP_INSTALL) -r requirements/scan.lock.txt
+	$(SCAN_VENV)/bin/$(PIP_CHECK)
 	touch $(SCAN_STAMP)
 
 $(MUT_STAMP): requirements/dev.lock.txt requirements/mutation.lock.txt
 	test -x $(MUT_VENV)/bin/python || $(PYTHON) -m venv $(MUT_VENV)
 	$(MUT_VENV)/bin/$(PIP_INSTALL) -r requirements/dev.lock.txt
-	$(MUT_VENV)/bin/$(PIP_INSTALL) --no-deps -r requirements/mutation.lock.txt
+	$(MUT_VENV)/bin/$(PIP_INSTALL) -r requirements/mutation.lock.txt
 	touch $(MUT_STAMP)
 
 lint: $(STAMP) scan lint-openapi
