@@ -102,7 +102,8 @@ def test_every_pip_install_requires_hashes() -> None:
     installs = re.findall(r"^\t(\S+)/bin/\$\(PIP_INSTALL\)", texts["Makefile"], re.MULTILINE)
     checks = re.findall(r"^\t(\S+)/bin/\$\(PIP_CHECK\)", texts["Makefile"], re.MULTILINE)
     # All but mutation testing's venv, whose mutmut needs a newer click than aws-sam-cli declares.
-    assert installs and set(checks) == set(installs) - {"$(MUT_VENV)"}, (installs, checks)
+    assert installs
+    assert set(checks) == set(installs) - {"$(MUT_VENV)"}, (installs, checks)
 
 
 @pytest.mark.parametrize("path", LOCKS, ids=lambda p: str(p.relative_to(ROOT)))
