@@ -130,10 +130,13 @@ def run_users(url: str, users: int, seconds: float) -> Run:
 
 @contextmanager
 def server() -> Iterator[str]:
-    """`make start`'s server with the two tenants' keys, on a free port (devtools.local.serve)."""
+    """`make start`'s server with the two tenants' keys, on a free port (devtools.local.serve); the
+    limiter on, as deployed, with the tenants' limits above what the journey sends (the limits are
+    tested in tests/local/test_fair_capacity.py: here they would turn the journey into 429s)."""
+    from devtools.limits import unlimited
     from devtools.local.serve import served
 
-    with served(TENANTS) as local:
+    with served(TENANTS, env={"TEMPLATE_PARAMETERS": unlimited()}) as local:
         yield local.url
 
 
