@@ -149,7 +149,10 @@ def started(workdir: Path, architecture: str, timeout: int) -> Iterator[Local]:
             "--env-vars",
             str(env_file),
             "--parameter-overrides",
-            f"Architecture={architecture} FunctionTimeout={timeout}",
+            # SAM CLI takes the last --parameter-overrides only: the build's and the limits' in one. The
+            # suite's requests come faster than a tenant's default rate, and the limits are tested in
+            # tests/local/test_fair_capacity.py, so here they are out of the way.
+            f"Architecture={architecture} FunctionTimeout={timeout} {unlimited()}",
             *extra,
         ]
         log(f"DynamoDB Local {ddb.endpoint}, PutEvents endpoint on {host}:{bus_port}, env {env_file}")
@@ -197,11 +200,7 @@ def http_answers(url: str) -> bool:
 
 
 def start_api(local: Local, workdir: Path) -> contextlib.AbstractContextManager[str]:
-    # The suite's requests come faster than a tenant's default rate: the limits are tested elsewhere
-    # (tests/local/test_fair_capacity.py), so here they are out of the way, as `make start`'s are in tests.
-    return sam_serving(
-        local, workdir, "start-api", api_answers, sweep=True, extra=("--parameter-overrides", unlimited())
-    )
+    return sam_serving(local, workdir, "start-api", api_answers, sweep=True)
 
 
 class StartLambdaRunner:
