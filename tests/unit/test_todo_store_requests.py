@@ -66,21 +66,25 @@ def count(step, cap=None):
     return {"Update": update}
 
 
+# TODO as the store writes it, spelled out (not built by the code under test).
+TODO_ITEM = {
+    "PK": {"S": "TENANT#acme"},
+    "SK": {"S": f"TODO#{TODO_ID}"},
+    "LSI1SK": {"S": f"C#0#{TODO_ID}"},
+    "entity": {"S": "todo"},
+    "tenant": {"S": "acme"},
+    "id": {"S": TODO_ID},
+    "title": {"S": "Read"},
+    "completed": {"BOOL": False},
+    "created_at": {"S": "2026-11-27T10:15:00.123Z"},
+    "updated_at": {"S": "2026-11-27T10:15:00.123Z"},
+    "version": {"N": "1"},
+}
+
+
 def test_an_idempotent_create_puts_the_todo_and_the_keys_claim_in_one_transaction(ddb):
     store, stubber = ddb
-    todo_item = {
-        "PK": {"S": "TENANT#acme"},
-        "SK": {"S": f"TODO#{TODO_ID}"},
-        "LSI1SK": {"S": f"C#0#{TODO_ID}"},
-        "entity": {"S": "todo"},
-        "tenant": {"S": "acme"},
-        "id": {"S": TODO_ID},
-        "title": {"S": "Read"},
-        "completed": {"BOOL": False},
-        "created_at": {"S": "2026-11-27T10:15:00.123Z"},
-        "updated_at": {"S": "2026-11-27T10:15:00.123Z"},
-        "version": {"N": "1"},
-    }
+    todo_item = TODO_ITEM
     claim = {
         "id": {"S": CLAIM_ID},
         "tenant": {"S": "acme"},
@@ -455,19 +459,7 @@ def test_a_transaction_cancelled_for_a_full_item_collection_is_storage_full(ddb,
 
 
 def create_request():
-    todo_item = {
-        "PK": {"S": "TENANT#acme"},
-        "SK": {"S": f"TODO#{TODO_ID}"},
-        "LSI1SK": {"S": f"C#0#{TODO_ID}"},
-        "entity": {"S": "todo"},
-        "tenant": {"S": "acme"},
-        "id": {"S": TODO_ID},
-        "title": {"S": "Read"},
-        "completed": {"BOOL": False},
-        "created_at": {"S": "2026-11-27T10:15:00.123Z"},
-        "updated_at": {"S": "2026-11-27T10:15:00.123Z"},
-        "version": {"N": "1"},
-    }
+    todo_item = TODO_ITEM
     put = {
         "Put": {
             "TableName": "todos",
