@@ -28,7 +28,7 @@ from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.public.exceptions import InvalidDocumentException  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
-from devtools.local.template import TEMPLATE, document
+from devtools.emulator.template import TEMPLATE, document
 
 PLACEHOLDER_BUCKET = "s3://placeholder-bucket/"
 LOCAL_URIS = {

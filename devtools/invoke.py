@@ -18,13 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from devtools.emulator.bus import LocalEventBus
+from devtools.emulator.dynamodb import DynamoDBLocalError
+from devtools.emulator.environment import apply_environment, function_environment
+from devtools.emulator.runner import FunctionError, InProcessLambdaRunner
+from devtools.emulator.secrets import local_secrets
+from devtools.emulator.template import TEMPLATE, LocalServerError, LocalTemplate
 from devtools.local import store
-from devtools.local.bus import LocalEventBus
-from devtools.local.dynamodb import DynamoDBLocalError
-from devtools.local.environment import apply_environment, function_environment
-from devtools.local.runner import FunctionError, InProcessLambdaRunner
-from devtools.local.secrets import local_secrets
-from devtools.local.template import TEMPLATE, LocalServerError, LocalTemplate
 
 
 def invoke(

@@ -19,9 +19,9 @@ from typing import Any
 
 from moto import mock_aws
 
+from devtools.emulator.dynamodb import create_table_request, table_definitions
+from devtools.emulator.template import api_functions
 from devtools.loader import ensure_layer_on_path, load_module
-from devtools.local.dynamodb import create_table_request, table_definitions
-from devtools.local.template import api_functions
 
 ensure_layer_on_path()
 

@@ -22,8 +22,8 @@ from aws_lambda_powertools.event_handler.openapi.models import (
     Tag,
 )
 
+from devtools.emulator.template import api_functions
 from devtools.loader import ROOT, ensure_layer_on_path, load_module
-from devtools.local.template import api_functions
 
 TARGET = ROOT / "functions" / "docs" / "openapi.json"
 DESCRIPTION = (

@@ -19,7 +19,7 @@ SAM_LOCAL_BUILD=existing). It starts, each on a free port:
    `SAM_LOCAL_OPTS` (e.g. `--skip-pull-image --add-host host.docker.internal:172.17.0.1`);
 4. the table's stream into StreamConsumerFunction, which SAM CLI does not do: `sam local
    start-lambda` with the same options, and the stream poller of `make start`
-   (devtools.local.streams, with the event's batch size, retries and filters), whose handler invokes
+   (devtools.emulator.streams, with the event's batch size, retries and filters), whose handler invokes
    the function there, in SAM CLI's container, through the Lambda Invoke API.
 
 Then it runs `tests/e2e` against it with `TODO_API_EMULATOR=sam-cli` (SAM CLI's differences are
@@ -52,13 +52,13 @@ import boto3
 import requests
 from botocore.config import Config
 
+from devtools.emulator import dynamodb
+from devtools.emulator.bus import LocalEventBus
+from devtools.emulator.context import REGION
+from devtools.emulator.streams import stream_pollers
+from devtools.emulator.template import project
 from devtools.limits import unlimited
 from devtools.loader import ROOT, ensure_layer_on_path
-from devtools.local import dynamodb
-from devtools.local.bus import LocalEventBus
-from devtools.local.context import REGION
-from devtools.local.streams import stream_pollers
-from devtools.local.template import project
 
 ensure_layer_on_path()
 
@@ -205,7 +205,7 @@ def start_api(local: Local, workdir: Path) -> contextlib.AbstractContextManager[
 
 class StartLambdaRunner:
     """Runs a function in `sam local start-lambda` (SAM CLI's container, through the Lambda Invoke API),
-    for devtools.local.streams' pollers, which call `run(function, event)` as on make start's runner."""
+    for devtools.emulator.streams' pollers, which call `run(function, event)` as on make start's runner."""
 
     def __init__(self, endpoint: str, timeout: int) -> None:
         # One attempt: the poller retries a failed batch itself, as Lambda's event source mapping does.

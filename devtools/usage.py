@@ -53,7 +53,7 @@ class Figures:
 
 def template_routes() -> list[tuple[re.Pattern[str], str]]:
     """(pattern, route) of every Api event path of template.yaml, literal paths first."""
-    from devtools.local.template import project
+    from devtools.emulator.template import project
 
     paths = {
         event["Properties"]["Path"]

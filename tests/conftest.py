@@ -44,9 +44,9 @@ os.environ.setdefault("TEMPLATE_PARAMETERS", UNLIMITED_PARAMETERS)
 for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
     del os.environ[variable]
 
+from devtools.emulator import dynamodb  # noqa: E402
+from devtools.emulator.context import LambdaContext  # noqa: E402
 from devtools.loader import load_module  # noqa: E402
-from devtools.local import dynamodb  # noqa: E402
-from devtools.local.context import LambdaContext  # noqa: E402
 from devtools.moto_harness import api_handlers, moto_tables  # noqa: E402
 from todo_api import wiring  # noqa: E402
 

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from devtools.bench import probes
+from devtools.emulator.context import LambdaContext
+from devtools.emulator.template import document, project
 from devtools.loader import LAYER_DIR, ROOT
-from devtools.local.context import LambdaContext
-from devtools.local.template import document, project
 
 BENCH = ROOT / ".bench"
 BUILD = ROOT / ".aws-sam" / "build"

@@ -54,7 +54,7 @@ import app
 
 
 sys.path.append({root!r})  # only for the project's own Lambda context stand-in, then gone again
-from devtools.local.context import LambdaContext
+from devtools.emulator.context import LambdaContext
 
 sys.path.remove({root!r})
 
@@ -136,7 +136,7 @@ claims = {{"iss": ISSUER, "sub": "bench-user", "client_id": "bench-client", "tok
 token = jwt.encode({{"alg": "RS256", "kid": key.kid}}, claims, key, algorithms=["RS256"])
 
 sys.path.append({root!r})  # only for the project's own Lambda context stand-in, then gone again
-from devtools.local.context import LambdaContext
+from devtools.emulator.context import LambdaContext
 
 sys.path.remove({root!r})
 context = LambdaContext("bench", 512, 10)

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from devtools.emulator.dynamodb import free_port
 from devtools.loader import ROOT
-from devtools.local.dynamodb import free_port
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
+from devtools.emulator.bus import LocalEventBus
+from devtools.emulator.dynamodb import DynamoDBLocalError
+from devtools.emulator.gateway import build_gateway, client_timeout, request_handler
+from devtools.emulator.streams import stream_pollers
+from devtools.emulator.template import TEMPLATE, LocalServerError
 from devtools.loader import ensure_layer_on_path
 from devtools.local import console, store
-from devtools.local.bus import LocalEventBus
-from devtools.local.dynamodb import DynamoDBLocalError
-from devtools.local.gateway import build_gateway, client_timeout, request_handler
-from devtools.local.streams import stream_pollers
-from devtools.local.template import TEMPLATE, LocalServerError
 
 
 def main() -> int:

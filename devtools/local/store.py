@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devtools.local import dynamodb
-from devtools.local.template import LocalServerError, local_table_name
+from devtools.emulator import dynamodb
+from devtools.emulator.template import LocalServerError, local_table_name
 
 if TYPE_CHECKING:
     from todo_api.domain.ports import KeyStore
@@ -63,7 +63,7 @@ def stream_checkpoints() -> Path:
 
 
 def secrets_file() -> Path:
-    """The values of the template's generated secrets (`devtools.local.secrets`); TODO_LOCAL_SECRETS_FILE
+    """The values of the template's generated secrets (`devtools.emulator.secrets`); TODO_LOCAL_SECRETS_FILE
     names another file (tests that run the functions in their own process)."""
     return Path(os.environ.get("TODO_LOCAL_SECRETS_FILE") or _local_file("secrets.json"))
 

@@ -35,9 +35,9 @@ from typing import Any
 
 import pytest
 
-from devtools.local import dynamodb
+from devtools.emulator import dynamodb
+from devtools.emulator.template import local_table_name
 from devtools.local.serve import Served, served
-from devtools.local.template import local_table_name
 from todo_api.domain.keys import key_hash
 
 ROOT = Path(__file__).resolve().parents[2]

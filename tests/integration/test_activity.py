@@ -6,9 +6,9 @@ from datetime import datetime
 import boto3
 import pytest
 
+from devtools.emulator.streams import StreamPoller
+from devtools.emulator.template import document
 from devtools.loader import ROOT, load_module
-from devtools.local.streams import StreamPoller
-from devtools.local.template import document
 from tests.conftest import TABLES, Context, load_event
 from tests.streams import created, modified, todo
 from todo_api import wiring

@@ -16,10 +16,10 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from devtools.emulator.dynamodb import free_port
+from devtools.emulator.template import document
 from devtools.expand_template import expand
 from devtools.loader import ROOT
-from devtools.local.dynamodb import free_port
-from devtools.local.template import document
 
 API_FUNCTIONS = {
     "CreateTodoFunction",

@@ -2,7 +2,7 @@
 
 import json
 
-from devtools.local.template import project
+from devtools.emulator.template import project
 from devtools.openapi import TARGET, render
 
 ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorBody"}

@@ -5,10 +5,10 @@ import time
 
 import pytest
 
+from devtools.emulator import dynamodb
+from devtools.emulator.bus import LocalEventBus
+from devtools.emulator.streams import StreamPoller
 from devtools.loader import ROOT, load_module
-from devtools.local import dynamodb
-from devtools.local.bus import LocalEventBus
-from devtools.local.streams import StreamPoller
 from tests.conftest import Context
 from todo_api import wiring
 from todo_api.domain.models import TodoCreate, TodoUpdate

@@ -21,9 +21,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from devtools.local import dynamodb
-from devtools.local.bus import LocalEventBus
-from devtools.local.gateway import LocalGateway, build_gateway
+from devtools.emulator import dynamodb
+from devtools.emulator.bus import LocalEventBus
+from devtools.emulator.gateway import LocalGateway, build_gateway
 from devtools.local.store import provision_keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ def isolated_process() -> Iterator[None]:
     environ, path = dict(os.environ), list(sys.path)
     modules = {name: module for name, module in sys.modules.items() if name.startswith(("todo_api", "functions_"))}
     folder = tempfile.TemporaryDirectory(prefix="todo-local-secrets-")
-    # the template's generated secrets (devtools.local.secrets) in a file of the test's own, not .local/
+    # the template's generated secrets (devtools.emulator.secrets) in a file of the test's own, not .local/
     os.environ["TODO_LOCAL_SECRETS_FILE"] = str(Path(folder.name) / "secrets.json")
     try:
         yield

@@ -7,7 +7,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from devtools.local.bus import LocalEventBus
+from devtools.emulator.bus import LocalEventBus
 
 # Linux routes all of 127.0.0.0/8 to the loopback: a server on 127.0.0.1 alone refuses 127.0.0.2.
 OTHER_LOOPBACK = "127.0.0.2"

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from devtools.local import dynamodb
-from devtools.local.environment import function_environment
+from devtools.emulator import dynamodb
+from devtools.emulator.environment import function_environment
+from devtools.emulator.template import LocalServerError
 from devtools.local.store import parse_keys
-from devtools.local.template import LocalServerError
 from tests.local.conftest import ROOT, TEMPLATE
 from tests.processes import processes_mentioning
 
@@ -61,7 +61,7 @@ def test_cloudformation_only_properties_are_dropped_and_unknown_ones_refused() -
 
 
 def test_missing_java_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("devtools.local.dynamodb.shutil.which", lambda _name: None)
+    monkeypatch.setattr("devtools.emulator.dynamodb.shutil.which", lambda _name: None)
     with pytest.raises(dynamodb.DynamoDBLocalError, match="openjdk-17-jre-headless"):
         dynamodb.ensure_installed()
 
@@ -78,7 +78,7 @@ def test_stop_kills_the_process_group(tmp_path: Path) -> None:
 
 def test_a_killed_parent_leaves_no_dynamodb_local(tmp_path: Path) -> None:
     code = (
-        "import sys, time; from devtools.local import dynamodb as d; "
+        "import sys, time; from devtools.emulator import dynamodb as d; "
         "d.DynamoDBLocal(sys.argv[1]).start(); print('up', flush=True); time.sleep(60)"
     )
     parent = subprocess.Popen(

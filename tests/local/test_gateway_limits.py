@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from devtools.local.gateway import PAYLOAD_LIMIT
+from devtools.emulator.gateway import PAYLOAD_LIMIT
 from devtools.local.serve import Served, served
 
 TENANT = "limits"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.local import dynamodb
+from devtools.emulator import dynamodb
 from tests.local.conftest import ROOT, Local, data, local_api
 
 UNKNOWN_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
@@ -62,7 +62,7 @@ def test_layer_edit_applies_on_next_request(local_copy: Local, copy: Path) -> No
 def test_code_watcher_sees_edits_new_and_deleted_files_only_of_code(tmp_path: Path) -> None:
     """What counts as a change: a .py or .json file edited, added or deleted, in any subfolder;
     bytecode caches and other files do not (the functions write their own __pycache__)."""
-    from devtools.local.runner import CodeWatcher
+    from devtools.emulator.runner import CodeWatcher
 
     package = tmp_path / "code" / "pkg"
     package.mkdir(parents=True)

@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-from devtools.local import zygote
+from devtools.emulator import zygote
 
 PROBE = f"""
 import json, os, sys

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from devtools.local import dynamodb
+from devtools.emulator import dynamodb
 from devtools.local.serve import served
 from tests.local.conftest import ROOT, Local, local_api
 

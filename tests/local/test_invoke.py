@@ -5,11 +5,11 @@ from typing import Any
 
 import pytest
 
+from devtools.emulator import dynamodb
+from devtools.emulator.bus import LocalEventBus
+from devtools.emulator.runner import FunctionError
+from devtools.emulator.template import LocalServerError
 from devtools.invoke import invoke
-from devtools.local import dynamodb
-from devtools.local.bus import LocalEventBus
-from devtools.local.runner import FunctionError
-from devtools.local.template import LocalServerError
 from tests.local.conftest import ROOT, TEMPLATE, isolated_process
 
 
@@ -44,7 +44,7 @@ def test_invoke_reports_function_errors_and_unknown_functions(ddb: dynamodb.Dyna
 
 
 def test_env_json_names_the_local_tables_of_every_variable_that_refs_a_table() -> None:
-    from devtools.local.template import LocalTemplate
+    from devtools.emulator.template import LocalTemplate
 
     overrides = json.loads((ROOT / "env.json").read_text(encoding="utf-8"))["Parameters"]
     tables = dynamodb.table_names(TEMPLATE)

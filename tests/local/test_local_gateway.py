@@ -22,10 +22,10 @@ from samcli.commands.local.lib.local_lambda import LocalLambdaRunner
 from samcli.local.apigw.local_apigw_service import LocalApigwService
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from devtools.local import dynamodb
+from devtools.emulator import dynamodb
+from devtools.emulator.streams import _check_pattern, matches, stream_pollers
+from devtools.emulator.template import LocalServerError
 from devtools.local.store import provision_keys
-from devtools.local.streams import _check_pattern, matches, stream_pollers
-from devtools.local.template import LocalServerError
 from tests.local.conftest import TEMPLATE, Local, data
 from tests.servers import serving
 
@@ -311,8 +311,8 @@ def test_sam_clis_authorizer_fidelity_banner_is_left_out(caplog: pytest.LogCaptu
         server's); the gateway's filter drops it, and only it: without the filter the same reading logs
         it (so an upgrade that rewords it fails here, not silently in make start's output). The filter is
     installed where the template is read, so make start, make usage and make bench all leave it out."""
-    from devtools.local import template as gateway
-    from devtools.local.template import LocalTemplate
+    from devtools.emulator import template as gateway
+    from devtools.emulator.template import LocalTemplate
 
     banner = "does not guarantee 100% fidelity between authorizers"
     logger = logging.getLogger(gateway.AUTHORIZER_BANNER_LOGGER)

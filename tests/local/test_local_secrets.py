@@ -1,4 +1,4 @@
-"""The template's generated secrets under the local runner (devtools.local.secrets), and the cursor
+"""The template's generated secrets under the local runner (devtools.emulator.secrets), and the cursor
 keys they give `make start`'s list functions, over real HTTP."""
 
 import json
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from devtools.local.secrets import LocalSecrets
+from devtools.emulator.secrets import LocalSecrets
+from devtools.emulator.template import LocalServerError, project
 from devtools.local.serve import served
-from devtools.local.template import LocalServerError, project
 from tests.cursors import HOSTILE_KEYS, mint, unknown_secret
 
 CURRENT = "local-current-cursor-secret-0123456789abcdefghijkl"

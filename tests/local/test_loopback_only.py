@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from devtools.local import dynamodb
+from devtools.emulator import dynamodb
 from devtools.local.serve import Served, served
 
 KEY = "loopback-key-1"

@@ -1,5 +1,5 @@
 """How `make sam-local-e2e` feeds the table's stream to StreamConsumerFunction under SAM CLI: the
-stream poller of devtools.local.streams (the template's batch size, retries and filters) with a
+stream poller of devtools.emulator.streams (the template's batch size, retries and filters) with a
 runner that calls the Lambda Invoke API of `sam local start-lambda`. Here against DynamoDB Local's
 real stream, with an HTTP server in place of start-lambda that records each Invoke call (the run
 through SAM CLI itself is `make sam-local-e2e`, which needs Docker)."""
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from devtools import sam_local
-from devtools.local import dynamodb
-from devtools.local.streams import stream_pollers
-from devtools.local.template import project
+from devtools.emulator import dynamodb
+from devtools.emulator.streams import stream_pollers
+from devtools.emulator.template import project
 from tests.servers import serving
 from todo_api.adapters.todo_store import DynamoDBTodoStore
 from todo_api.domain.models import Todo

@@ -4,8 +4,8 @@ gateway responses and the local gateway's own, over real HTTP on `make start`'s 
 import pytest
 import requests
 
+from devtools.emulator.template import document
 from devtools.local.serve import served
-from devtools.local.template import document
 
 # Written out, not imported: the test must not take the code under test as its oracle.
 EXPECTED = {

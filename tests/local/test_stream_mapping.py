@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from devtools.local import dynamodb
-from devtools.local.runner import InProcessLambdaRunner
-from devtools.local.streams import Checkpoints, DeadLetterFile, StreamPoller, stream_pollers
-from devtools.local.template import LocalTemplate
+from devtools.emulator import dynamodb
+from devtools.emulator.runner import InProcessLambdaRunner
+from devtools.emulator.streams import Checkpoints, DeadLetterFile, StreamPoller, stream_pollers
+from devtools.emulator.template import LocalTemplate
 from tests.local.conftest import TEMPLATE
 
 

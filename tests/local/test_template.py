@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from devtools.local.template import LocalTemplate
+from devtools.emulator.template import LocalTemplate
 from tests.local.conftest import ROOT, TEMPLATE
 
 FOR_EACH = """

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from devtools import oidc
-from devtools.local import dynamodb as dynamodb_local
-from devtools.local.bus import LocalEventBus
-from devtools.local.gateway import LocalGateway, build_gateway
+from devtools.emulator import dynamodb as dynamodb_local
+from devtools.emulator.bus import LocalEventBus
+from devtools.emulator.gateway import LocalGateway, build_gateway
+from devtools.emulator.streams import stream_pollers
 from devtools.local.store import provision_keys
-from devtools.local.streams import stream_pollers
 from tests.integration.test_tokens import FORGED, _forged
 from tests.local.conftest import TEMPLATE, data, isolated_process
 

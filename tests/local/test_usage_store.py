@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from devtools.local import dynamodb
+from devtools.emulator import dynamodb
 from todo_api.adapters.usage_store import DynamoDBUsageStore
 from todo_api.domain.capacity import DAY_MS, Capacity, Limiter, Limits, Refusal
 

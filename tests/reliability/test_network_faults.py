@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from devtools.local import dynamodb
+from devtools.emulator import dynamodb
 from tests.conftest import Api, Reply, gateway_caller
 from tests.faultproxy import FaultProxy
 from todo_api import wiring

@@ -21,9 +21,9 @@ from typing import Any
 
 import requests
 
-from devtools.local import dynamodb
+from devtools.emulator import dynamodb
+from devtools.emulator.template import local_table_name
 from devtools.local.serve import Served, served
-from devtools.local.template import local_table_name
 from tests.processes import processes_mentioning
 from tests.reliability.conftest import bounded
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from devtools.local import dynamodb
+from devtools.emulator import dynamodb
 from tests.reliability.conftest import bounded
 from todo_api import wiring
 from todo_api.adapters.dynamodb import to_item

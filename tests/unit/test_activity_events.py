@@ -3,7 +3,7 @@ on fakes (no AWS)."""
 
 import pytest
 
-from devtools.local.streams import StreamPoller, first_failure
+from devtools.emulator.streams import StreamPoller, first_failure
 from tests.conftest import load_event
 from tests.fakes import InMemoryActivityStore, InMemoryEventBus, InMemoryTodoStore
 from tests.streams import created, modified, record, removed, todo

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devtools.bench import measure
-from devtools.local.template import project
+from devtools.emulator.template import project
 
 
 def test_the_bench_finds_every_function_and_its_layers_in_the_real_template() -> None:

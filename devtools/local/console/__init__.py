@@ -20,8 +20,8 @@ from devtools.local.console.recorder import Recorder
 from devtools.local.console.sources import Sources
 
 if TYPE_CHECKING:
-    from devtools.local.gateway import LocalGateway
-    from devtools.local.streams import StreamPoller
+    from devtools.emulator.gateway import LocalGateway
+    from devtools.emulator.streams import StreamPoller
 
 __all__ = ["PREFIX", "attach"]
 

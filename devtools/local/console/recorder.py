@@ -25,8 +25,8 @@ from flask import Response, g, request
 from werkzeug.datastructures import Headers
 
 if TYPE_CHECKING:
-    from devtools.local.instances import FunctionError, Instance, Spec
-    from devtools.local.streams import Record, StreamPoller
+    from devtools.emulator.instances import FunctionError, Instance, Spec
+    from devtools.emulator.streams import Record, StreamPoller
 
 REQUESTS = 2000  # request summaries kept (the live list and the usage chart)
 DETAILS = 200  # of which the last ones keep their event and response

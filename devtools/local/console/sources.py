@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devtools.local import dynamodb
-from devtools.local.template import local_table_name
+from devtools.emulator import dynamodb
+from devtools.emulator.template import local_table_name
 
 if TYPE_CHECKING:
-    from devtools.local.gateway import LocalGateway
-    from devtools.local.streams import StreamPoller
+    from devtools.emulator.gateway import LocalGateway
+    from devtools.emulator.streams import StreamPoller
 
 TAIL_BYTES = 512 * 1024  # of a JSON-lines file, read from its end
 TAIL_LINES = 100

@@ -1,7 +1,7 @@
 """The security headers of every answer (OWASP REST Security cheat sheet, "Security headers").
 
 The same set is on the functions' answers (`entry`), the gateway's own responses (template.yaml,
-GatewayResponses) and the local gateway's own answers (devtools/local/gateway.py), so a client
+GatewayResponses) and the local gateway's own answers (devtools/emulator/gateway.py), so a client
 sees one policy whoever answered:
 
 - `Cache-Control: no-store`: answers are per tenant; shared caches only keep away from requests

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from samcli.lib.providers.provider import Function
 
-from devtools.local.context import REGION
-from devtools.local.dynamodb import DUMMY_CREDENTIALS
-from devtools.local.template import LocalServerError
+from devtools.emulator.context import REGION
+from devtools.emulator.dynamodb import DUMMY_CREDENTIALS
+from devtools.emulator.template import LocalServerError
 
 if TYPE_CHECKING:
-    from devtools.local.secrets import LocalSecrets
+    from devtools.emulator.secrets import LocalSecrets
 
 LOCAL_FUNCTION_NAME = "todo-local"
 # Credentials variables a developer's shell may hold; the functions must never see them locally.
@@ -27,7 +27,7 @@ def function_variables(
     function: Function, tables: dict[str, str], secrets: LocalSecrets | None = None
 ) -> dict[str, str]:
     """One function's own `Environment.Variables`, resolved locally (`!Ref <Table>` -> local name, a
-    dynamic reference to a template's secret -> its local value, see `devtools.local.secrets`)."""
+    dynamic reference to a template's secret -> its local value, see `devtools.emulator.secrets`)."""
     resolved = {}
     for name, raw in ((function.environment or {}).get("Variables", {}) or {}).items():
         if isinstance(raw, (dict, list)):

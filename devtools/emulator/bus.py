@@ -6,7 +6,7 @@ kept in memory (`events`), printed as one JSON line on stdout when `echo` is on,
 `path` (by default `.local/events.jsonl`, so `tail -f .local/events.jsonl` shows them). Only
 PutEvents is implemented; the envelope is EventBridge's (`source`, `detail-type`, `detail`, ...).
 
-    python -m devtools.local.bus --port 4010   # run it in the foreground and print events
+    python -m devtools.emulator.bus --port 4010   # run it in the foreground and print events
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from devtools.emulator.context import ACCOUNT, REGION
 from devtools.loader import ROOT
-from devtools.local.context import ACCOUNT, REGION
 
 DEFAULT_PATH = ROOT / ".local" / "events.jsonl"
 
@@ -133,7 +133,7 @@ class LocalEventBus:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.local.bus", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.emulator.bus", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=4010)
     parser.add_argument("--path", default=str(DEFAULT_PATH))
     args = parser.parse_args(argv)

@@ -27,7 +27,7 @@ from contextlib import suppress
 from importlib import metadata
 from pathlib import Path
 
-from devtools.local import worker
+from devtools.emulator import worker
 
 WORKER = Path(worker.__file__).resolve()
 # What the Lambda runtime for Python provides and every function here imports: the AWS SDK.

@@ -47,12 +47,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from devtools.local import dynamodb
-from devtools.local.context import ACCOUNT, REGION
-from devtools.local.template import LocalServerError, LocalTemplate, local_table_name
+from devtools.emulator import dynamodb
+from devtools.emulator.context import ACCOUNT, REGION
+from devtools.emulator.template import LocalServerError, LocalTemplate, local_table_name
 
 if TYPE_CHECKING:
-    from devtools.local.runner import InProcessLambdaRunner
+    from devtools.emulator.runner import InProcessLambdaRunner
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Two runners stand in for SAM CLI's Docker-based `LocalLambdaRunner` (written by 
 only run functions in Docker), with its `invoke` signature:
 
 - `LambdaRunner` (`make start`): an execution environment per instance, as Lambda has: each
-  instance is a worker process of its own (`devtools.local.instances`), with the template's
+  instance is a worker process of its own (`devtools.emulator.instances`), with the template's
   Timeout, MemorySize and concurrency limits;
 - `InProcessLambdaRunner` (`make invoke`, and tests that reach into a function's modules): the
   handlers imported into this process, one request at a time per function.
@@ -28,13 +28,13 @@ from samcli.lib.providers.provider import Function
 from samcli.lib.utils.stream_writer import StreamWriter
 from samcli.local.lambdafn.exceptions import FunctionNotFound
 
+from devtools.emulator.context import LambdaContext
+from devtools.emulator.environment import function_variables
+from devtools.emulator.instances import DEFAULT_CONCURRENCY, FunctionError, Observer, Pool, Spec, Throttled
+from devtools.emulator.secrets import local_secrets
+from devtools.emulator.template import LocalServerError, LocalTemplate
+from devtools.emulator.zygote import Zygote, enabled, preloaded_modules
 from devtools.loader import load_module
-from devtools.local.context import LambdaContext
-from devtools.local.environment import function_variables
-from devtools.local.instances import DEFAULT_CONCURRENCY, FunctionError, Observer, Pool, Spec, Throttled
-from devtools.local.secrets import local_secrets
-from devtools.local.template import LocalServerError, LocalTemplate
-from devtools.local.zygote import Zygote, enabled, preloaded_modules
 
 WATCHED_SUFFIXES = (".py", ".json")
 # Seconds an instance may stay idle before it is stopped (Lambda reclaims idle environments after

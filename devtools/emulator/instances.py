@@ -38,8 +38,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from devtools.local import worker
-from devtools.local.zygote import ForkedProcess, Zygote
+from devtools.emulator import worker
+from devtools.emulator.zygote import ForkedProcess, Zygote
 
 WORKER = Path(worker.__file__).resolve()
 DEFAULT_CONCURRENCY = 10
@@ -113,7 +113,7 @@ def _log(message: str) -> None:
 
 class Instance:
     """One worker process running one function, one invocation at a time: forked by the template of
-    new instances when there is one (`devtools.local.zygote`), else a fresh interpreter."""
+    new instances when there is one (`devtools.emulator.zygote`), else a fresh interpreter."""
 
     def __init__(self, spec: Spec, generation: int, template: Zygote | None = None) -> None:
         self.spec = spec

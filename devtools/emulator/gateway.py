@@ -31,10 +31,10 @@ from samcli.local.apigw.route import Route
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler
 
-from devtools.local.environment import apply_environment, function_environment
-from devtools.local.runner import FunctionError, InProcessLambdaRunner, LambdaRunner, Throttled, purge_modules
-from devtools.local.secrets import local_secrets
-from devtools.local.template import LocalServerError, LocalTemplate
+from devtools.emulator.environment import apply_environment, function_environment
+from devtools.emulator.runner import FunctionError, InProcessLambdaRunner, LambdaRunner, Throttled, purge_modules
+from devtools.emulator.secrets import local_secrets
+from devtools.emulator.template import LocalServerError, LocalTemplate
 
 # What the functions answer when storage is unavailable (todo_api.domain.errors.StoreUnavailable,
 # with todo_api.http.errors' Retry-After), answered by the gateway while DynamoDB Local is down.

@@ -2,7 +2,7 @@
 
     python worker.py <request fd> <response fd> <code folder> <handler> [<layer folder>...]
 
-`devtools.local.instances` starts it with the function's environment. It imports the handler (the
+`devtools.emulator.instances` starts it with the function's environment. It imports the handler (the
 init phase of a cold start) and answers `I` with the init time, then runs one invocation at a time:
 a request frame in (`{"context": {...}, "event": ...}`), a response frame out, `R` and the result
 as JSON, or `E` and `{"errorType", "errorMessage"}`. A frame is a 4-byte big-endian length, then
@@ -13,7 +13,7 @@ in the middle of an invocation, within a second of its parent's death (it watche
 
     python worker.py --zygote <control socket fd> [<module>...]
 
-The template of new instances (`devtools.local.zygote` starts it): it imports the given modules (the
+The template of new instances (`devtools.emulator.zygote` starts it): it imports the given modules (the
 runtime's heavy ones: the AWS SDK, the layers' dependencies, never a function's or a layer's own
 code) once, then forks a new instance for each request on its control socket (the instance's
 environment, working folder, pipes and `main`'s arguments), so that an instance starts without

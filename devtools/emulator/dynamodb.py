@@ -13,7 +13,7 @@ answers 421 to a request whose Host is not a loopback name (or that address): DN
 `ensure_tables()` creates the template's `AWS::DynamoDB::Table` resources from their own
 definitions in `template.yaml`, under fixed local names (`todo-local-<LogicalId>`).
 
-    python -m devtools.local.dynamodb install   # fetch the jar (what `make dynamodb-local` runs)
+    python -m devtools.emulator.dynamodb install   # fetch the jar (what `make dynamodb-local` runs)
 
 The local store of `make start` on that process (its data folder, endpoint and CLI that serves it in
 the foreground) is `devtools.local.store`, which uses this module; nothing here knows the store.
@@ -42,9 +42,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from devtools.emulator.context import REGION
+from devtools.emulator.template import TEMPLATE, local_table_name, read
 from devtools.loader import ROOT
-from devtools.local.context import REGION
-from devtools.local.template import TEMPLATE, local_table_name, read
 
 LOCAL_DIR = ROOT / ".local"
 NPM_PACKAGE = "amplify-dynamodb-simulator@2.9.30"
@@ -437,7 +437,7 @@ def running(db_path: Path | str = DEFAULT_DB_PATH, port: int | None = None) -> I
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.local.dynamodb", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.emulator.dynamodb", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["install"])
     parser.parse_args(argv)
     try:

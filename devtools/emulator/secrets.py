@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from devtools.local.template import LocalServerError, LocalTemplate
+from devtools.emulator.template import LocalServerError, LocalTemplate
 
 REFERENCE = re.compile(r"\{\{resolve:secretsmanager:\$\{(?P<id>[A-Za-z0-9]+)\}:SecretString:(?P<key>[^:{}]+)\}\}")
 _LOCK = threading.Lock()

@@ -1,0 +1,21 @@
+"""A local emulator of what a SAM template deploys, no Docker: knows SAM templates, Lambda, API Gateway,
+DynamoDB (Local), DynamoDB Streams and EventBridge, and nothing of this project's API.
+
+One module per job:
+
+- `template`: the template as SAM CLI reads it (language extensions on), the one reader;
+- `environment`: each function's environment, resolved for local use;
+- `secrets`: the template's generated Secrets Manager secrets, kept in a local file;
+- `context`: the Lambda context object handed to handlers (also used by the tests and the bench);
+- `runner`: runs a function's handler from its CodeUri, reloading it when the code changes;
+- `instances`, `worker`, `zygote`: an execution environment per instance (a worker process forked
+  from a template process), its limits;
+- `gateway`: SAM CLI's API Gateway emulation plus what the deployed stage adds (authorizer cache,
+  gateway responses, request log);
+- `streams`: the DynamoDB stream event source mapping (a poller per stream event);
+- `bus`: a stand-in for EventBridge's PutEvents;
+- `dynamodb`: DynamoDB Local (the jar, its process, the template's tables).
+
+This project's own parts (the local store's API keys, the token issuer, `make start`'s wiring, the
+console) are in `devtools.local` and `devtools.oidc`; nothing here imports them.
+"""
