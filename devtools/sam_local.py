@@ -366,7 +366,7 @@ INVOCATIONS: list[tuple[str, str, Callable[[Any], None]]] = [
 
 def check_events_and_feed(local: Local, workdir: Path, before: int) -> None:
     """The events published since `before` (those of the suite's stream came first) and the feed."""
-    events = local.bus.events[before:]
+    events = local.bus.since(before)
     types = [event["detail-type"] for event in events]
     assert types == ["todo.created", "todo.completed", "todo.deleted"], events
     assert {event["detail"]["tenant"] for event in events} == {TENANT}, events
@@ -379,7 +379,7 @@ def check_events_and_feed(local: Local, workdir: Path, before: int) -> None:
 
 def run_invocations(local: Local, workdir: Path) -> list[str]:
     failures = []
-    before = len(local.bus.events)
+    before = local.bus.received
     for function, event, check in INVOCATIONS:
         try:
             check(invoke(local, function, event, workdir))
@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
             # The poller stops before the invocations below: their todo's changes are theirs to check.
             with stream_consumer(local, workdir, args.timeout) as consumer:
                 e2e = run_e2e(url, args.pytest_args)
-            suite_events = len(local.bus.events)
+            suite_events = local.bus.received
         log(
             f"tests/e2e through sam local start-api: exit {e2e}; the stream consumer ran {consumer.invocations}"
             f" times and published {suite_events} events ({time.monotonic() - started_at:.0f} s so far)"

@@ -2,9 +2,11 @@
 
 The stream consumer publishes with boto3's `events` client, whose endpoint comes from
 `AWS_ENDPOINT_URL_EVENTBRIDGE`; point that at `LocalEventBus.endpoint` and every published event is
-kept in memory (`events`), printed as one JSON line on stdout when `echo` is on, and appended to
-`path` (by default `.local/events.jsonl`, so `tail -f .local/events.jsonl` shows them). Only
-PutEvents is implemented; the envelope is EventBridge's (`source`, `detail-type`, `detail`, ...).
+kept in memory (`events`: the last `keep` of them, so a long-running server does not grow;
+`received` counts them all and `since(count)` gives those after the first `count`), printed as one
+JSON line on stdout when `echo` is on, and appended to `path` (by default `.local/events.jsonl`, so
+`tail -f .local/events.jsonl` shows them). Only PutEvents is implemented; the envelope is
+EventBridge's (`source`, `detail-type`, `detail`, ...).
 
     python -m devtools.emulator.bus --port 4010   # run it in the foreground and print events
 """
@@ -16,6 +18,7 @@ import json
 import sys
 import threading
 import uuid
+from collections import deque
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +29,8 @@ from devtools.emulator.context import ACCOUNT, REGION
 from devtools.loader import ROOT
 
 DEFAULT_PATH = ROOT / ".local" / "events.jsonl"
+# Events kept in memory at most (the file keeps them all).
+KEEP = 10_000
 
 
 def _time(value: Any) -> str:
@@ -51,12 +56,18 @@ def envelope(entry: dict[str, Any]) -> dict[str, Any]:
 
 class LocalEventBus:
     def __init__(
-        self, path: Path | str | None = DEFAULT_PATH, port: int = 0, echo: bool = False, host: str = "127.0.0.1"
+        self,
+        path: Path | str | None = DEFAULT_PATH,
+        port: int = 0,
+        echo: bool = False,
+        host: str = "127.0.0.1",
+        keep: int = KEEP,
     ) -> None:
         """`host` is where it listens: the loopback, unless containers must reach it (`sam_local`)."""
         self.path = Path(path) if path else None
         self.echo = echo
-        self.events: list[dict[str, Any]] = []
+        self.events: deque[dict[str, Any]] = deque(maxlen=keep)
+        self.received = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
@@ -88,9 +99,15 @@ class LocalEventBus:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
+    def since(self, count: int) -> list[dict[str, Any]]:
+        """The events received after the first `count` (of those still kept)."""
+        with self._lock:
+            return list(self.events)[max(0, len(self.events) - (self.received - count)) :]
+
     def record(self, events: list[dict[str, Any]]) -> None:
         with self._lock:
-            self.events += events
+            self.events.extend(events)
+            self.received += len(events)
             lines = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events)
             if self.path:
                 with self.path.open("a", encoding="utf-8") as out:

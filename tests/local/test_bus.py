@@ -40,3 +40,27 @@ def test_bus_listens_on_the_loopback_by_default() -> None:
         socket.create_connection(("127.0.0.1", bus.port), timeout=5).close()
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection((OTHER_LOOPBACK, bus.port), timeout=5)
+
+
+def test_bus_keeps_the_last_events_in_memory_and_counts_them_all(tmp_path: Path) -> None:
+    """A server that publishes for hours must not grow: memory holds a window, the file holds all."""
+    with LocalEventBus(tmp_path / "events.jsonl", keep=3) as bus:
+        events = boto3.client(
+            "events",
+            endpoint_url=bus.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        for number in range(5):
+            entry = {"Source": "todo.api", "DetailType": "TodoCreated", "Detail": json.dumps({"n": number})}
+            events.put_events(Entries=[entry])
+        kept = [event["detail"]["n"] for event in bus.events]
+        after_first_three = [event["detail"]["n"] for event in bus.since(3)]
+        after_first_one = [event["detail"]["n"] for event in bus.since(1)]
+        received = bus.received
+    assert kept == [2, 3, 4]
+    assert received == 5
+    assert after_first_three == [3, 4]
+    assert after_first_one == [2, 3, 4]  # 1 fell out of the window
+    assert len((tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()) == 5
