@@ -12,7 +12,8 @@ One module per job:
   from a template process), its limits;
 - `gateway`: SAM CLI's API Gateway emulation plus what the deployed stage adds (authorizer cache,
   gateway responses, request log);
-- `streams`: the DynamoDB stream event source mapping (a poller per stream event);
+- `streams`: the DynamoDB stream event source mapping (a poller per stream event, its checkpoints,
+  its dead letters, the template's mappings);
 - `bus`: a stand-in for EventBridge's PutEvents;
 - `dynamodb`: DynamoDB Local (the jar, its process, the template's tables).
 

@@ -23,7 +23,8 @@ from samcli.local.apigw.local_apigw_service import LocalApigwService
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from devtools.emulator import dynamodb
-from devtools.emulator.streams import _check_pattern, matches, stream_pollers
+from devtools.emulator.streams import matches, stream_pollers
+from devtools.emulator.streams.filters import check_pattern
 from devtools.emulator.template import LocalServerError
 from devtools.local.store import provision_keys
 from tests.local.conftest import TEMPLATE, Local, data
@@ -191,7 +192,7 @@ def test_filter_patterns_are_exact_value_only() -> None:
     assert not matches(pattern, {"dynamodb": {"NewImage": {"entity": {"S": "apikey"}}}})
     assert not matches(pattern, {"dynamodb": {"OldImage": {"entity": {"S": "todo"}}}})
     with pytest.raises(LocalServerError, match="exact-value"):
-        _check_pattern({"dynamodb": {"NewImage": {"entity": {"S": [{"prefix": "to"}]}}}}, "x")
+        check_pattern({"dynamodb": {"NewImage": {"entity": {"S": [{"prefix": "to"}]}}}}, "x")
 
 
 def test_sam_cli_internals_this_server_relies_on() -> None:

@@ -1,23 +1,20 @@
-"""Lambda's DynamoDB stream event source mapping, locally: a poller per stream event of a function.
-
-`StreamPoller` reads a table's stream (DynamoDB Local, or any endpoint) and invokes a handler with
-the event Lambda would send, with the same batch semantics:
+"""Lambda's DynamoDB stream event source mapping, locally: `StreamPoller` reads a table's stream
+(DynamoDB Local, or any endpoint) and invokes a handler with the event Lambda would send, with the
+same batch semantics:
 
 - records of a shard in order, at most `batch_size` per invocation, parent shards before children,
   each shard polled every `interval` seconds (Lambda polls four times a second);
-- each record as Lambda delivers it (`eventSourceARN`, `awsRegion`, `eventSource: aws:dynamodb`,
-  `dynamodb.SequenceNumber`, `ApproximateCreationDateTime` in epoch seconds);
+- each record as Lambda delivers it (`records.lambda_record`);
 - the handler's `{"batchItemFailures": [{"itemIdentifier": <sequence number>}]}` checkpoints before
   the first failed record and retries from it; an exception, or an identifier that is not in the
   batch, fails the whole batch;
 - `bisect` (BisectBatchOnFunctionError): a batch whose invocation raised is split in two and each
   half retried on its own, until the failing record is alone; splitting does not count as a retry;
 - after `max_retries` retries (MaximumRetryAttempts) the failed records are skipped and passed to
-  `dead_letters` (the on-failure destination; locally a JSON-lines file with Lambda's invocation
-  record: shard and sequence numbers) and to `on_discard` (by default: logged);
-- `checkpoints`: the sequence number of the last record processed, per shard, kept in a file, so
-  that a restart (even after `kill -9`) resumes right after it: nothing is processed twice by a
-  restart, and a long stream is not read again from its start.
+  `dead_letters` (the on-failure destination, a `DeadLetterFile`) and to `on_discard` (by default:
+  logged);
+- `checkpoints` (`Checkpoints`): the sequence number of the last record processed, per shard, kept in
+  a file, so that a restart resumes right after it.
 
     poller = StreamPoller(handler, table_name="todo-local-TodoTable", endpoint_url="http://127.0.0.1:8000")
     poller.start()   # polls every `interval` seconds in a daemon thread
@@ -25,69 +22,30 @@ the event Lambda would send, with the same batch semantics:
     poller.stop()
 
 The handler takes the event only (bind a context yourself: `lambda event: fn(event, context)`).
-`poll_once()` runs one round synchronously, for tests. `stream_pollers()` makes one poller per
-`DynamoDB` event of the template's functions (written by hand: SAM CLI runs no event sources).
+`poll_once()` runs one round synchronously, for tests.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
-import os
-import sys
 import threading
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from devtools.emulator import dynamodb
-from devtools.emulator.context import ACCOUNT, REGION
-from devtools.emulator.template import LocalServerError, LocalTemplate, local_table_name
-
-if TYPE_CHECKING:
-    from devtools.emulator.runner import InProcessLambdaRunner
+from devtools.emulator.streams.checkpoints import Checkpoints
+from devtools.emulator.streams.dead_letters import DeadLetterFile
+from devtools.emulator.streams.records import Record, first_failure, is_after, lambda_record, sequence_number
 
 logger = logging.getLogger(__name__)
 
-Record = dict[str, Any]
 Handler = Callable[[dict[str, Any]], Any]
 
 _MAX_BATCHES_PER_SHARD_AND_POLL = 20
-
-
-def lambda_record(record: Record, stream_arn: str, region: str) -> Record:
-    """A GetRecords record as Lambda's event source mapping delivers it."""
-    out = copy.deepcopy(record)
-    change = out.setdefault("dynamodb", {})
-    when = change.get("ApproximateCreationDateTime")
-    if isinstance(when, datetime):
-        change["ApproximateCreationDateTime"] = int(when.timestamp())
-    out.setdefault("eventVersion", "1.1")
-    out["eventSource"] = "aws:dynamodb"
-    out["awsRegion"] = out.get("awsRegion") or region
-    out["eventSourceARN"] = stream_arn
-    return out
-
-
-def first_failure(batch: list[Record], response: Any) -> int | None:
-    """Index of the first record to retry, from a handler's response; None when all succeeded."""
-    if not isinstance(response, dict) or not response.get("batchItemFailures"):
-        return None
-    positions = {r["dynamodb"]["SequenceNumber"]: i for i, r in enumerate(batch)}
-    indexes = []
-    for failure in response["batchItemFailures"]:
-        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-        if identifier not in positions:
-            return 0  # as Lambda does: an unknown identifier fails the whole batch
-        indexes.append(positions[identifier])
-    return min(indexes)
 
 
 @dataclass
@@ -102,111 +60,6 @@ class _Shard:
     checkpoint: str | None = None  # sequence number of the last record processed
     splits: list[int] = field(default_factory=list)  # sizes of the next batches, after a bisection
     attempts: int = 0
-
-
-def _sequence(record: Record) -> str:
-    return str(record["dynamodb"]["SequenceNumber"])
-
-
-def _after(record: Record, checkpoint: str | None) -> bool:
-    """Whether `record` comes after the checkpoint (sequence numbers of a shard grow as numbers)."""
-    if checkpoint is None:
-        return True
-    try:
-        return int(_sequence(record)) > int(checkpoint)
-    except ValueError:
-        return _sequence(record) != checkpoint
-
-
-class Checkpoints:
-    """The last processed sequence number per shard of each event source mapping, in one JSON file,
-    replaced atomically (written, flushed to disk, renamed) after every processed batch, so that a
-    `kill -9` at any moment leaves the previous or the new checkpoint, never a torn file."""
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-
-    def _read(self) -> dict[str, dict[str, str]]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def load(self, mapping: str) -> dict[str, str]:
-        with self._lock:
-            return dict(self._read().get(mapping, {}))
-
-    def save(self, mapping: str, shard_id: str, sequence_number: str) -> None:
-        with self._lock:
-            data = self._read()
-            data.setdefault(mapping, {})[shard_id] = sequence_number
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(self.path.name + ".tmp")
-            with temporary.open("w", encoding="utf-8") as out:
-                json.dump(data, out, indent=1, sort_keys=True)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.path)
-
-
-class DeadLetterFile:
-    """A local stand-in of the on-failure destination (an SQS queue on AWS): one line per failed
-    range, Lambda's invocation record for a DynamoDB stream (`DDBStreamBatchInfo` with the shard and
-    the first and last sequence numbers), plus the records themselves for replaying them."""
-
-    def __init__(self, path: Path | str, destination: str, function: str) -> None:
-        self.path = Path(path)
-        self.destination = destination
-        self.function = function
-        self._lock = threading.Lock()
-
-    def send(self, records: list[Record], shard_id: str, condition: str, invocations: int, error: str | None) -> None:
-        def arrival(record: Record) -> str | None:
-            when = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
-            if not isinstance(when, int | float):
-                return None
-            return datetime.fromtimestamp(when, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-        message = {
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function}",
-                "condition": condition,
-                "approximateInvokeCount": invocations,
-            },
-            "responseContext": {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                **({"functionError": error} if error else {}),
-            },
-            "version": "1.0",
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "DDBStreamBatchInfo": {
-                "shardId": shard_id,
-                "startSequenceNumber": _sequence(records[0]),
-                "endSequenceNumber": _sequence(records[-1]),
-                "approximateArrivalOfFirstRecord": arrival(records[0]),
-                "approximateArrivalOfLastRecord": arrival(records[-1]),
-                "batchSize": len(records),
-                "streamArn": records[0].get("eventSourceARN"),
-            },
-            "records": records,
-        }
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as out:
-                out.write(json.dumps(message, default=str) + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-        print(
-            f"STREAM {len(records)} records of shard {shard_id} failed every retry ({condition}), "
-            f"sequence numbers {_sequence(records[0])}..{_sequence(records[-1])}: sent to {self.destination} "
-            f"(locally {self.path})",
-            file=sys.stderr,
-            flush=True,
-        )
 
 
 class StreamPoller:
@@ -385,14 +238,14 @@ class StreamPoller:
             raise
         records = [lambda_record(r, str(self.stream_arn), self.region) for r in result.get("Records", [])]
         if records:
-            shard.read_to = _sequence(records[-1])
-        shard.pending += [r for r in records if _after(r, shard.checkpoint)]
+            shard.read_to = sequence_number(records[-1])
+        shard.pending += [r for r in records if is_after(r, shard.checkpoint)]
         shard.iterator = result.get("NextShardIterator")
 
     def _commit(self, shard: _Shard, records: list[Record]) -> None:
         """Checkpoint after `records` (the first records of `pending`, processed or sent to the DLQ)."""
         shard.pending = shard.pending[len(records) :]
-        shard.checkpoint = _sequence(records[-1])
+        shard.checkpoint = sequence_number(records[-1])
         if self.checkpoints is not None:
             self.checkpoints.save(self._mapping, shard.shard_id, shard.checkpoint)
 
@@ -444,7 +297,7 @@ class StreamPoller:
 
     @staticmethod
     def _log_discard(records: list[Record]) -> None:
-        first, last = _sequence(records[0]), _sequence(records[-1])
+        first, last = sequence_number(records[0]), sequence_number(records[-1])
         logger.error(
             "stream records dropped after all retries (on AWS: sent to the on-failure destination): %d records, "
             "sequence numbers %s..%s",
@@ -452,102 +305,3 @@ class StreamPoller:
             first,
             last,
         )
-
-
-def _check_pattern(pattern: Any, where: str) -> None:
-    if isinstance(pattern, dict):
-        for value in pattern.values():
-            _check_pattern(value, where)
-    elif not isinstance(pattern, list) or any(isinstance(v, (dict, list)) for v in pattern):
-        raise LocalServerError(f"{where}: only exact-value filter patterns work locally, not {pattern!r}")
-
-
-def matches(pattern: Any, value: Any) -> bool:
-    """Lambda event filtering, for the subset `_check_pattern` admits: nested keys, lists of exact values."""
-    if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(k in value and matches(p, value[k]) for k, p in pattern.items())
-    return value in pattern
-
-
-def _destination(props: dict[str, Any], where: str) -> str | None:
-    """The name of the on-failure destination (`!GetAtt <Queue>.Arn`, which SAM CLI resolves to an
-    ARN ending in the logical id), or None."""
-    destination = (props.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
-    if destination is None:
-        return None
-    if isinstance(destination, str):
-        return destination.rsplit(":", 1)[-1]
-    target = destination.get("Fn::GetAtt") if isinstance(destination, dict) else None
-    if not (isinstance(target, list) and len(target) == 2):
-        raise LocalServerError(f"{where}: only `Destination: !GetAtt <Queue>.Arn` works locally")
-    return str(target[0])
-
-
-def stream_pollers(
-    template: LocalTemplate,
-    runner: InProcessLambdaRunner,
-    ddb_endpoint: str,
-    *,
-    checkpoints: Path | None = None,
-    dead_letters: Path | None = None,
-) -> list[StreamPoller]:
-    """A `StreamPoller` (not started) per DynamoDB stream event of a function.
-
-    Written by hand: SAM CLI runs no event source mappings locally. The event's BatchSize,
-    StartingPosition, MaximumRetryAttempts, BisectBatchOnFunctionError, FilterCriteria (exact-value
-    patterns) and DestinationConfig.OnFailure apply: the records that failed every retry are
-    appended to `dead_letters` (the destination's local stand-in) and the log names the destination.
-    With `checkpoints` (a file), each mapping resumes after its last processed record on a restart.
-    """
-    pollers = []
-    saved = Checkpoints(checkpoints) if checkpoints is not None else None
-    for function in template.all_functions():
-        for name, event in (function.events or {}).items():
-            props = event.get("Properties", {})
-            if event.get("Type") != "DynamoDB" or props.get("Enabled") is False:
-                continue
-            where = f"{function.name}.Events.{name}"
-            stream = props.get("Stream")
-            target = stream.get("Fn::GetAtt") if isinstance(stream, dict) else None
-            if not (isinstance(target, list) and len(target) == 2 and target[1] == "StreamArn"):
-                raise LocalServerError(f"{where}: only `Stream: !GetAtt <Table>.StreamArn` works locally")
-            patterns = [json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])]
-            for pattern in patterns:
-                _check_pattern(pattern, where)
-            retries = int(props.get("MaximumRetryAttempts", -1))
-            destination = _destination(props, where)
-            pollers.append(
-                StreamPoller(
-                    _stream_handler(runner, function.name, patterns),
-                    table_name=local_table_name(target[0]),
-                    endpoint_url=ddb_endpoint,
-                    region=REGION,
-                    batch_size=int(props.get("BatchSize", 100)),
-                    max_retries=10_000 if retries < 0 else retries,
-                    bisect=bool(props.get("BisectBatchOnFunctionError", False)),
-                    starting_position=props.get("StartingPosition", "LATEST"),
-                    dead_letters=(
-                        DeadLetterFile(dead_letters, destination, function.name)
-                        if destination and dead_letters is not None
-                        else None
-                    ),
-                    checkpoints=saved,
-                    name=f"{function.name}.{name}",
-                )
-            )
-    return pollers
-
-
-def _stream_handler(runner: InProcessLambdaRunner, function: str, patterns: list[Any]) -> Callable[[Any], Any]:
-    def handle(event: dict[str, Any]) -> Any:
-        records = [r for r in event["Records"] if not patterns or any(matches(p, r) for p in patterns)]
-        if not records:
-            return {"batchItemFailures": []}
-        started = time.perf_counter()
-        try:
-            return runner.run(function, {**event, "Records": records})
-        finally:
-            millis = (time.perf_counter() - started) * 1000
-            print(f"STREAM {len(records)} records {function} {millis:.0f}ms", file=sys.stderr, flush=True)
-
-    return handle
