@@ -112,6 +112,22 @@ class StreamPoller:
         # Told of each batch delivered: (poller, shard id, batch, index of its first failure or None, error).
         self.observer: Callable[[StreamPoller, str, list[Record], int | None, str | None], None] | None = None
 
+    def positions(self) -> list[dict[str, Any]]:
+        """Each shard's position, as the event source mapping would report it: a copy, read without
+        waiting for a batch being delivered (the local console shows it while the poller runs)."""
+        return [
+            {
+                "shard_id": shard.shard_id,
+                "parent_id": shard.parent_id,
+                "checkpoint": shard.checkpoint,
+                "read_to": shard.read_to,
+                "pending": len(shard.pending),
+                "attempts": shard.attempts,
+                "closed": shard.done,
+            }
+            for shard in list(self._shards.values())
+        ]
+
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> StreamPoller:

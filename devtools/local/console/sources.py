@@ -103,18 +103,7 @@ class Sources:
         """Each stream mapping and its position (checkpoint) per shard."""
         out = []
         for poller in self.pollers:
-            shards = [
-                {
-                    "shard_id": shard.shard_id,
-                    "parent_id": shard.parent_id,
-                    "checkpoint": shard.checkpoint,
-                    "read_to": shard.read_to,
-                    "pending": len(shard.pending),
-                    "attempts": shard.attempts,
-                    "closed": shard.done,
-                }
-                for shard in list(poller._shards.values())
-            ]
+            shards = poller.positions()
             out.append(
                 {
                     "name": poller.name,
