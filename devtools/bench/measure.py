@@ -467,6 +467,7 @@ def local_latency(requests: int) -> tuple[float, float, str, float, float]:
         timed(f"/todos/{todo['id']}", 20, headers=headers)  # warm-up
         samples = timed(f"/todos/{todo['id']}", requests, headers=headers)
         floor = timed("/openapi.json", min(requests, 200))
+        store_read, store_write = store_floor((server.data_dir / "endpoint").read_text().strip(), min(requests, 500))
         later_feed = feed_seconds("bench later change")
     p50 = statistics.median(samples)
     p99 = statistics.quantiles(samples, n=100)[98]
@@ -474,10 +475,41 @@ def local_latency(requests: int) -> tuple[float, float, str, float, float]:
     return (
         round(p50, 2),
         round(p99, 2),
-        f"GET /openapi.json (no key, no store) p50 {floor_p50:.2f} ms",
+        f"GET /openapi.json (no key, no store) p50 {floor_p50:.2f} ms; DynamoDB Local alone, p50 of a "
+        f"GetItem {store_read:.2f} ms and of a conditional UpdateItem {store_write:.2f} ms (a GET makes "
+        "two reads and the limiter's write)",
         first_feed,
         later_feed,
     )
+
+
+def store_floor(endpoint: str, count: int) -> tuple[float, float]:
+    """DynamoDB Local's own p50 (ms) of a GetItem and of a conditional UpdateItem, from boto3 in this
+    process: what a request's DynamoDB calls cost before any code of the server or the functions."""
+    from devtools.emulator import dynamodb
+    from devtools.emulator.template import local_table_name
+
+    client = dynamodb.client(endpoint)
+    table = local_table_name("UsageTable")
+    schema = client.describe_table(TableName=table)["Table"]["KeySchema"]
+    key = {part["AttributeName"]: {"S": f"bench-floor#{part['KeyType']}"} for part in schema}
+    reads, writes = [], []
+    for _ in range(count):
+        started = time.perf_counter()
+        client.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #n = if_not_exists(#n, :zero) + :one",
+            ConditionExpression="attribute_not_exists(#n) OR #n < :most",
+            ExpressionAttributeNames={"#n": "n"},
+            ExpressionAttributeValues={":zero": {"N": "0"}, ":one": {"N": "1"}, ":most": {"N": str(10 * count)}},
+        )
+        writes.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        client.get_item(TableName=table, Key=key)
+        reads.append((time.perf_counter() - started) * 1000)
+    client.delete_item(TableName=table, Key=key)
+    return statistics.median(reads), statistics.median(writes)
 
 
 # ------------------------------------------------------------------ all together
