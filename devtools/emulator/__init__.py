@@ -14,7 +14,8 @@ One module per job:
   gateway responses, request log);
 - `streams`: the DynamoDB stream event source mapping (a poller per stream event);
 - `bus`: a stand-in for EventBridge's PutEvents;
-- `dynamodb`: DynamoDB Local (the jar, its process, the template's tables).
+- `dynamodb`: DynamoDB Local, a package: the jar (`install`), its process (`process`), its
+  supervisor (`supervisor`), the template's tables (`tables`).
 
 This project's own parts (the local store's API keys, the token issuer, `make start`'s wiring, the
 console) are in `devtools.local` and `devtools.oidc`; nothing here imports them.

@@ -61,7 +61,7 @@ def test_cloudformation_only_properties_are_dropped_and_unknown_ones_refused() -
 
 
 def test_missing_java_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("devtools.emulator.dynamodb.shutil.which", lambda _name: None)
+    monkeypatch.setattr("devtools.emulator.dynamodb.install.shutil.which", lambda _name: None)
     with pytest.raises(dynamodb.DynamoDBLocalError, match="openjdk-17-jre-headless"):
         dynamodb.ensure_installed()
 
