@@ -18,7 +18,7 @@ import pytest
 from devtools.emulator import dynamodb
 from devtools.emulator.environment import function_environment
 from devtools.emulator.template import LocalServerError
-from devtools.local.store import parse_keys
+from devtools.local.keys import parse_keys
 from tests.local.conftest import ROOT, TEMPLATE
 from tests.processes import processes_mentioning
 

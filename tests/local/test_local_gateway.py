@@ -25,7 +25,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from devtools.emulator import dynamodb
 from devtools.emulator.streams import _check_pattern, matches, stream_pollers
 from devtools.emulator.template import LocalServerError, local_table_name
-from devtools.local.store import provision_keys
+from devtools.local.keys import provision_keys
 from tests.local.conftest import TEMPLATE, Local, data
 from tests.servers import serving
 

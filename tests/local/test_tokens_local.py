@@ -16,7 +16,7 @@ from devtools.emulator.bus import LocalEventBus
 from devtools.emulator.gateway import LocalGateway, build_gateway
 from devtools.emulator.streams import stream_pollers
 from devtools.emulator.template import local_table_name
-from devtools.local.store import provision_keys
+from devtools.local.keys import provision_keys
 from tests.integration.test_tokens import FORGED, _forged
 from tests.local.conftest import TEMPLATE, data, isolated_process
 

@@ -85,7 +85,7 @@ def test_the_graph_sees_the_trees_and_their_imports():
     assert graph.has_edge("todo_api.wiring", "todo_api.adapters.todo_store")  # inside a function
     assert graph.has_edge("todo_api.wiring", "todo_api.domain.todos")  # under TYPE_CHECKING
     assert graph.has_edge("devtools.local.console.app", "devtools.local.console.redact")  # from package import module
-    assert graph.has_edge("devtools.local.store", "devtools.emulator.template")
+    assert graph.has_edge("devtools.local.keys", "devtools.emulator.template")
     assert graph.has_edge("functions.create_todo.app", "todo_api.wiring")
     assert graph.has_edge("tests.unit.test_todo_service", "tests.fakes")
 

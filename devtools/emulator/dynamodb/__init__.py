@@ -10,7 +10,7 @@
 
 The names below are the package's interface (`from devtools.emulator import dynamodb`, then
 `dynamodb.client(...)`); each is defined in one of those modules. The local data folder of
-`make start` on that process is `devtools.local.store`, which uses this package.
+`make start` on that process is `devtools.emulator.state`, which uses this package.
 """
 
 from devtools.emulator.dynamodb.install import (
