@@ -25,10 +25,10 @@ def key_store(endpoint: str, table_name: str | None = None) -> KeyStore:
 
 
 def parse_keys(spec: str) -> list[tuple[str, str]]:
-    """`tenant:key,...` (TODO_LOCAL_API_KEYS) as pairs."""
+    """`tenant:key,...` (TODO_LOCAL_API_KEYS) as pairs; blanks around each part are dropped."""
     pairs = []
     for item in filter(None, (part.strip() for part in spec.split(","))):
-        tenant, sep, key = item.partition(":")
+        tenant, sep, key = (part.strip() for part in item.partition(":"))
         if not sep or not tenant or not key:
             raise LocalServerError(f"TODO_LOCAL_API_KEYS: {item!r} is not tenant:key")
         pairs.append((tenant, key))
