@@ -21,5 +21,5 @@ One module per job:
 
 This project's own parts (the API keys provisioned in the local store, the token issuer, the wiring
 of `make start`, the console) are in `devtools.local` and `devtools.oidc`; nothing here imports
-them.
+them (tests/unit/test_import_cycles.py checks it).
 """
