@@ -37,7 +37,7 @@ PIP_CHECK := python -m pip check --disable-pip-version-check
 UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --generate-hashes --custom-compile-command "make lock"
 # Vulnerability IDs that `make audit` accepts, each with its reason, in requirements/audit-ignore.txt.
 AUDIT_IGNORE := $(shell sed -n 's/^\([A-Za-z][A-Za-z0-9-]*\).*/--ignore-vuln \1/p' requirements/audit-ignore.txt)
-# DynamoDB Local's jar, at the version pinned in devtools/emulator/dynamodb.py
+# DynamoDB Local's jar, at the version pinned in devtools/emulator/dynamodb/install.py
 DDB_JAR := .local/dynamodb-local/2.9.30/DynamoDBLocal.jar
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)

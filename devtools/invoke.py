@@ -18,13 +18,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from devtools.emulator import state
 from devtools.emulator.bus import LocalEventBus
 from devtools.emulator.dynamodb import DynamoDBLocalError
 from devtools.emulator.environment import apply_environment, function_environment
 from devtools.emulator.runner import FunctionError, InProcessLambdaRunner
 from devtools.emulator.secrets import local_secrets
 from devtools.emulator.template import TEMPLATE, LocalServerError, LocalTemplate
-from devtools.local import store
+from devtools.local import keys
 
 
 def invoke(
@@ -41,7 +42,7 @@ def invoke(
     if events_endpoint:
         variables["AWS_ENDPOINT_URL_EVENTBRIDGE"] = events_endpoint
     apply_environment({**variables, "AWS_LAMBDA_FUNCTION_NAME": function})
-    store.provision_keys(endpoint, store.configured_keys())
+    keys.provision_keys(endpoint, keys.configured_keys())
     return InProcessLambdaRunner(template, hot_reload=False).run(function, event)
 
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         event = json.loads(args.event.read_text(encoding="utf-8"))
-        with store.opened() as endpoint, LocalEventBus(store.events_file(), echo=True) as bus:
+        with state.opened() as endpoint, LocalEventBus(state.events_file(), echo=True) as bus:
             result = invoke(args.function, event, endpoint, events_endpoint=bus.endpoint)
     except FunctionError as error:
         print(json.dumps({"errorType": error.error_type, "errorMessage": error.message}))

@@ -32,10 +32,11 @@ from todo_api.domain.ports import KeyStore  # noqa: E402
 @contextlib.contextmanager
 def local_store() -> Iterator[KeyStore]:
     """The key store of `make start`'s local store (the running DynamoDB Local, or a short-lived one)."""
-    from devtools.local import store
+    from devtools.emulator import state
+    from devtools.local import keys
 
-    with store.opened() as endpoint:
-        yield store.key_store(endpoint)
+    with state.opened() as endpoint:
+        yield keys.key_store(endpoint)
 
 
 @contextlib.contextmanager

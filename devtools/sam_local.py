@@ -59,10 +59,10 @@ from devtools.emulator.streams import stream_pollers
 from devtools.emulator.template import project
 from devtools.limits import unlimited
 from devtools.loader import ROOT, ensure_layer_on_path
+from devtools.local import keys as local_keys
 
 ensure_layer_on_path()
 
-from todo_api.adapters.key_store import DynamoDBKeyStore  # noqa: E402
 from todo_api.adapters.todo_store import DynamoDBTodoStore  # noqa: E402
 from todo_api.domain.keys import key_id  # noqa: E402
 from todo_api.domain.models import Todo  # noqa: E402
@@ -114,10 +114,9 @@ def docker_host_address(options: list[str]) -> str:
 
 
 def provision_keys(endpoint: str, tables: dict[str, str]) -> None:
-    keys = DynamoDBKeyStore(dynamodb.client(endpoint), tables["TodoTable"])
-    keys.add(TENANT, KEY)
-    keys.add(E2E_TENANT, E2E_KEY)
-    keys.add(OTHER_TENANT, OTHER_KEY)
+    local_keys.provision_keys(
+        endpoint, [(TENANT, KEY), (E2E_TENANT, E2E_KEY), (OTHER_TENANT, OTHER_KEY)], tables["TodoTable"]
+    )
 
 
 def seed_event_todo(endpoint: str, tables: dict[str, str]) -> None:
@@ -404,14 +403,12 @@ def deps(argv: list[str]) -> int:
     parser.add_argument("--host", help="where containers reach both, e.g. docker0's address (default: all)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    pairs = [pair.split(":", 1) for pair in os.environ.get("TODO_LOCAL_API_KEYS", f"{TENANT}:{KEY}").split(",")]
+    pairs = local_keys.configured_keys()  # TENANT:KEY unless TODO_LOCAL_API_KEYS
     try:
         host = args.host or "0.0.0.0"  # noqa: S104  # where containers reach both
         with dynamodb.DynamoDBLocal(ROOT / ".local" / "sam-local-dynamodb", args.port, host=host) as ddb:
             tables = dynamodb.ensure_tables(ddb.endpoint)
-            keys = DynamoDBKeyStore(dynamodb.client(ddb.endpoint), tables["TodoTable"])
-            for tenant, key in pairs:
-                keys.add(tenant.strip(), key.strip())
+            local_keys.provision_keys(ddb.endpoint, pairs, tables["TodoTable"])
             with LocalEventBus(ROOT / ".local" / "events.jsonl", args.events_port, echo=True, host=host):
                 print(
                     f"DynamoDB Local on port {args.port} (keys: {', '.join(t for t, _ in pairs)}), PutEvents endpoint"

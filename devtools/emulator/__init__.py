@@ -15,8 +15,12 @@ One module per job:
 - `streams`: the DynamoDB stream event source mapping (a poller per stream event, its checkpoints,
   its dead letters, the template's mappings);
 - `bus`: a stand-in for EventBridge's PutEvents;
-- `dynamodb`: DynamoDB Local (the jar, its process, the template's tables).
+- `dynamodb`: DynamoDB Local, a package: the jar (`install`), its process (`process`), its
+  supervisor (`supervisor`), the template's tables (`tables`);
+- `state`: the local data folder (DynamoDB Local's, or DYNAMODB_LOCAL_DIR) and the files beside it
+  (published events, request log, stream checkpoints and dead letters, secrets).
 
-This project's own parts (the local store's API keys, the token issuer, `make start`'s wiring, the
-console) are in `devtools.local` and `devtools.oidc`; nothing here imports them.
+This project's own parts (the API keys provisioned in the local store, the token issuer, the wiring
+of `make start`, the console) are in `devtools.local` and `devtools.oidc`; nothing here imports
+them (tests/unit/test_import_cycles.py checks it).
 """

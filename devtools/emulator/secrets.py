@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from devtools.emulator import state
 from devtools.emulator.template import LocalServerError, LocalTemplate
 
 REFERENCE = re.compile(r"\{\{resolve:secretsmanager:\$\{(?P<id>[A-Za-z0-9]+)\}:SecretString:(?P<key>[^:{}]+)\}\}")
@@ -60,7 +61,5 @@ class LocalSecrets:
 
 
 def local_secrets(template: LocalTemplate) -> LocalSecrets:
-    """The template's secrets, kept in the local store's `secrets.json`."""
-    from devtools.local import store
-
-    return LocalSecrets(template.resources, store.secrets_file())
+    """The template's secrets, kept in the local state's `secrets.json` (`state.secrets_file()`)."""
+    return LocalSecrets(template.resources, state.secrets_file())

@@ -1,8 +1,9 @@
 """`make start` (`python -m devtools.local`): the API of `template.yaml` on 127.0.0.1, without Docker.
 
-DynamoDB Local on the local store (`devtools.local.store`) with the template's tables and the keys
-of TODO_LOCAL_API_KEYS (tenant:key,...; default `demo:local-dev-key`), the EventBridge stand-in,
-the gateway on PORT (default 3000) and a stream poller per stream event of a function.
+DynamoDB Local on the local store (`devtools.emulator.state`) with the template's tables and the keys
+of TODO_LOCAL_API_KEYS (tenant:key,...; default `demo:local-dev-key`; `devtools.local.keys`), the
+EventBridge stand-in, the gateway on PORT (default 3000) and a stream poller per stream event of a
+function.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
+from devtools.emulator import state
 from devtools.emulator.bus import LocalEventBus
 from devtools.emulator.dynamodb import DynamoDBLocalError
 from devtools.emulator.gateway import build_gateway, client_timeout, request_handler
 from devtools.emulator.streams import stream_pollers
 from devtools.emulator.template import TEMPLATE, LocalServerError
 from devtools.loader import ensure_layer_on_path
-from devtools.local import console, store
+from devtools.local import console, keys
 
 
 def main() -> int:
@@ -37,16 +39,16 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        pairs = store.configured_keys()
+        pairs = keys.configured_keys()
         from devtools import oidc
 
         with (
-            store.serving(log=lambda line: print(line, file=sys.stderr, flush=True)) as local,
-            LocalEventBus(store.events_file()) as bus,
+            state.serving(log=lambda line: print(line, file=sys.stderr, flush=True)) as local,
+            LocalEventBus(state.events_file()) as bus,
             oidc.serve_default() as issuer,
             ExitStack() as pollers,
         ):
-            requests_log = pollers.enter_context(store.requests_log().open("a", encoding="utf-8"))
+            requests_log = pollers.enter_context(state.requests_log().open("a", encoding="utf-8"))
             lock = threading.Lock()
 
             def log(line: str) -> None:  # stderr, and the file `make usage` reads
@@ -62,24 +64,24 @@ def main() -> int:
             gateway = build_gateway(template, endpoint, port=port, log=log, extra_env=extra_env, stage=stage)
             gateway.storage_available = local.available.is_set
             pollers.callback(gateway.runner.close)  # the functions' instances stop with the server
-            store.provision_keys(endpoint, pairs)
+            keys.provision_keys(endpoint, pairs)
             streams = stream_pollers(
                 gateway.template,
                 gateway.runner,
                 endpoint,
-                checkpoints=store.stream_checkpoints(),
-                dead_letters=store.stream_dead_letters(),
+                checkpoints=state.stream_checkpoints(),
+                dead_letters=state.stream_dead_letters(),
             )
             app = console.attach(
-                gateway, streams, endpoint=endpoint, dead_letters=store.stream_dead_letters(),
-                events=store.events_file(), keys=lambda: pairs,
+                gateway, streams, endpoint=endpoint, dead_letters=state.stream_dead_letters(),
+                events=state.events_file(), keys=lambda: pairs,
             )  # fmt: skip
             for poller in streams:
                 pollers.enter_context(poller)
             server = make_server(host, port, app, threaded=True, request_handler=request_handler(client_timeout()))
             url = f"http://{host}:{port}" + (f"/{stage}" if stage else "")
             # Keys are secrets: the banner names the tenants, and shows only the docs' demo key.
-            demo = [k for t, k in pairs if f"{t}:{k}" == store.DEFAULT_KEYS]
+            demo = [k for t, k in pairs if f"{t}:{k}" == keys.DEFAULT_KEYS]
             key = demo[0] if demo else "<a key of TODO_LOCAL_API_KEYS>"
             print(
                 f"To-Do API on {url}  (DynamoDB Local on {endpoint}; Ctrl-C to stop)\n"
@@ -90,9 +92,9 @@ def main() -> int:
                 f"  signed-in users: OIDC issuer {issuer.url}; TOKEN=$(make -s token USER=alice | tail -n 1)\n"
                 f'       curl -s -H "Authorization: Bearer $TOKEN" {url}/todos\n'
                 f"  console: {url}{console.PREFIX}/ (requests, functions, data, events, usage)\n"
-                f"  docs: {url}/docs    published events: tail -f {store.events_file()}\n"
-                f"  stream: failed records in {store.stream_dead_letters()}\n"
-                f"  request log: {store.requests_log()} (make usage)",
+                f"  docs: {url}/docs    published events: tail -f {state.events_file()}\n"
+                f"  stream: failed records in {state.stream_dead_letters()}\n"
+                f"  request log: {state.requests_log()} (make usage)",
                 flush=True,
             )
             try:

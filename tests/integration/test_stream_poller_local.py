@@ -8,6 +8,7 @@ import pytest
 from devtools.emulator import dynamodb
 from devtools.emulator.bus import LocalEventBus
 from devtools.emulator.streams import StreamPoller
+from devtools.emulator.template import local_table_name
 from devtools.loader import ROOT, load_module
 from tests.conftest import Context
 from todo_api import wiring
@@ -33,7 +34,7 @@ def local_env(ddb, tmp_path, monkeypatch):
     with LocalEventBus(tmp_path / "events.jsonl") as bus:
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", ddb.endpoint)
         monkeypatch.setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", bus.endpoint)
-        monkeypatch.setenv("TABLE_NAME", dynamodb.local_table_name("TodoTable"))
+        monkeypatch.setenv("TABLE_NAME", local_table_name("TodoTable"))
         monkeypatch.setenv("EVENT_BUS_NAME", "todo-api-local")
         wiring.reset()
         yield bus
@@ -53,7 +54,7 @@ def test_changes_reach_the_feed_in_order(ddb, local_env):
     consumer = load_module(ROOT / "functions/stream_consumer", "app.lambda_handler", "fn_stream_consumer")
     poller = StreamPoller(
         lambda event: consumer.lambda_handler(event, Context()),
-        table_name=dynamodb.local_table_name("TodoTable"),
+        table_name=local_table_name("TodoTable"),
         endpoint_url=ddb.endpoint,
         interval=0.25,
         starting_position="LATEST",

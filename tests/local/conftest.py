@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 from devtools.emulator import dynamodb
 from devtools.emulator.bus import LocalEventBus
 from devtools.emulator.gateway import LocalGateway, build_gateway
-from devtools.local.store import provision_keys
+from devtools.local.keys import provision_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

@@ -18,7 +18,7 @@ import pytest
 from devtools.emulator import dynamodb
 from devtools.emulator.environment import function_environment
 from devtools.emulator.template import LocalServerError
-from devtools.local.store import parse_keys
+from devtools.local.keys import configured_keys, parse_keys
 from tests.local.conftest import ROOT, TEMPLATE
 from tests.processes import processes_mentioning
 
@@ -61,7 +61,7 @@ def test_cloudformation_only_properties_are_dropped_and_unknown_ones_refused() -
 
 
 def test_missing_java_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("devtools.emulator.dynamodb.shutil.which", lambda _name: None)
+    monkeypatch.setattr("devtools.emulator.dynamodb.install.shutil.which", lambda _name: None)
     with pytest.raises(dynamodb.DynamoDBLocalError, match="openjdk-17-jre-headless"):
         dynamodb.ensure_installed()
 
@@ -116,8 +116,14 @@ def test_one_environment_for_all_functions_or_a_loud_error() -> None:
 
 def test_parse_keys() -> None:
     assert parse_keys("demo:local-dev-key, acme:k2,") == [("demo", "local-dev-key"), ("acme", "k2")]
+    assert parse_keys(" demo : k1 ,acme:k2") == [("demo", "k1"), ("acme", "k2")]
     with pytest.raises(LocalServerError):
         parse_keys("nokey")
+
+
+def test_without_keys_configured_the_key_is_the_one_of_the_events_and_the_docs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TODO_LOCAL_API_KEYS", raising=False)
+    assert configured_keys() == [("demo", "local-dev-key")]  # events/*.json's, the docs' and sam_local's
 
 
 def test_make_start_serves_keeps_data_and_stops_everything_on_sigterm(tmp_path: Path) -> None:

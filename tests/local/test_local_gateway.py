@@ -25,8 +25,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from devtools.emulator import dynamodb
 from devtools.emulator.streams import matches, stream_pollers
 from devtools.emulator.streams.filters import check_pattern
-from devtools.emulator.template import LocalServerError
-from devtools.local.store import provision_keys
+from devtools.emulator.template import LocalServerError, local_table_name
+from devtools.local.keys import provision_keys
 from tests.local.conftest import TEMPLATE, Local, data
 from tests.servers import serving
 
@@ -111,7 +111,7 @@ def test_the_authorizer_runs_on_every_request_and_remembers_key_look_ups(
     from todo_api.adapters.key_store import DynamoDBKeyStore
 
     assert local.gateway.authorizer_ttls == {"ApiKeyAuthorizer": 0}
-    store = DynamoDBKeyStore(dynamodb.client(ddb.endpoint), dynamodb.local_table_name("TodoTable"))
+    store = DynamoDBKeyStore(dynamodb.client(ddb.endpoint), local_table_name("TodoTable"))
     store.add("cached", "cached-key")
     headers = {"x-api-key": "cached-key"}
     assert local.client.get("/todos", headers=headers).status_code == 200  # loads the authorizer

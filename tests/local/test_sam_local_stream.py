@@ -16,7 +16,7 @@ import pytest
 from devtools import sam_local
 from devtools.emulator import dynamodb
 from devtools.emulator.streams import stream_pollers
-from devtools.emulator.template import project
+from devtools.emulator.template import local_table_name, project
 from tests.servers import serving
 from todo_api.adapters.todo_store import DynamoDBTodoStore
 from todo_api.domain.models import Todo
@@ -68,7 +68,7 @@ def test_the_stream_reaches_the_consumer_through_the_invoke_api(ddb: dynamodb.Dy
     poller.starting_position = "LATEST"  # only this test's changes (the session's table is shared)
     poller.poll_once()
     invoke_api.calls.clear()
-    todos = DynamoDBTodoStore(dynamodb.client(ddb.endpoint), dynamodb.local_table_name("TodoTable"))
+    todos = DynamoDBTodoStore(dynamodb.client(ddb.endpoint), local_table_name("TodoTable"))
     todos.create("stream-seam", _todo("01JD7Z6ZQ4N8Y3T5V2W9X0SEAM"))
     assert poller.poll_once() >= 1
     ((path, event),) = invoke_api.calls
@@ -87,7 +87,7 @@ def test_a_failing_consumer_has_its_batch_retried(ddb: dynamodb.DynamoDBLocal, i
     poller.starting_position = "LATEST"
     poller.poll_once()
     invoke_api.calls.clear()
-    todos = DynamoDBTodoStore(dynamodb.client(ddb.endpoint), dynamodb.local_table_name("TodoTable"))
+    todos = DynamoDBTodoStore(dynamodb.client(ddb.endpoint), local_table_name("TodoTable"))
     todos.create("stream-seam", _todo("01JD7Z6ZQ4N8Y3T5V2W9X0FAIL"))
     # What start-lambda answers when the function raised: 200 with X-Amz-Function-Error.
     invoke_api.answer = (200, {"X-Amz-Function-Error": "Unhandled"}, {"errorMessage": "boom"})

@@ -15,7 +15,8 @@ from devtools.emulator import dynamodb as dynamodb_local
 from devtools.emulator.bus import LocalEventBus
 from devtools.emulator.gateway import LocalGateway, build_gateway
 from devtools.emulator.streams import stream_pollers
-from devtools.local.store import provision_keys
+from devtools.emulator.template import local_table_name
+from devtools.local.keys import provision_keys
 from tests.integration.test_tokens import FORGED, _forged
 from tests.local.conftest import TEMPLATE, data, isolated_process
 
@@ -30,7 +31,7 @@ def signed_in(
     with isolated_process(), LocalEventBus(path=None) as bus, oidc.Issuer(port=0, folder=folder) as issuer:
         env = {"AWS_ENDPOINT_URL_EVENTBRIDGE": bus.endpoint, **oidc.environment(issuer.url)}
         gateway = build_gateway(TEMPLATE, ddb.endpoint, log=lambda _line: None, extra_env=env)
-        provision_keys(ddb.endpoint, [("tokens-team", "team-key-1")], dynamodb_local.local_table_name("TodoTable"))
+        provision_keys(ddb.endpoint, [("tokens-team", "team-key-1")], local_table_name("TodoTable"))
         yield gateway, issuer
 
 
@@ -40,7 +41,7 @@ def bearer(token: str) -> dict[str, str]:
 
 def table_items(ddb: dynamodb_local.DynamoDBLocal) -> list[Any]:
     client = dynamodb_local.client(ddb.endpoint)
-    return list(client.scan(TableName=dynamodb_local.local_table_name("TodoTable"), ConsistentRead=True)["Items"])
+    return list(client.scan(TableName=local_table_name("TodoTable"), ConsistentRead=True)["Items"])
 
 
 def test_each_users_todos_are_their_own(signed_in: tuple[LocalGateway, oidc.Issuer]) -> None:

@@ -19,13 +19,14 @@ import pytest
 from botocore.config import Config
 
 from devtools.emulator import dynamodb
+from devtools.emulator.template import local_table_name
 from tests.conftest import Api, Reply, gateway_caller
 from tests.faultproxy import FaultProxy
 from todo_api import wiring
 from todo_api.adapters import clients
 
-TABLE = dynamodb.local_table_name("TodoTable")
-IDEMPOTENCY = dynamodb.local_table_name("IdempotencyTable")
+TABLE = local_table_name("TodoTable")
+IDEMPOTENCY = local_table_name("IdempotencyTable")
 
 
 @dataclass

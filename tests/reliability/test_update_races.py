@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from devtools.emulator import dynamodb
+from devtools.emulator.template import local_table_name
 from tests.reliability.conftest import bounded
 from todo_api import wiring
 from todo_api.adapters.dynamodb import to_item
@@ -25,7 +25,7 @@ from todo_api.adapters.todo_store import DynamoDBTodoStore
 from todo_api.domain.models import Todo, TodoCreate, TodoUpdate
 from todo_api.domain.todos import TodoService
 
-TABLE = dynamodb.local_table_name("TodoTable")
+TABLE = local_table_name("TodoTable")
 
 
 @pytest.fixture

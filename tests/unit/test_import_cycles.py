@@ -1,4 +1,6 @@
-"""No import cycles among the project's own modules.
+"""No import cycles among the project's own modules; and the generic emulator (`devtools.emulator`)
+imports nothing of this project's own (`devtools.local`, the token issuer, `make key`, sam_local, the
+API's package and handlers), at the top, deferred or for typing alike.
 
 The graph is read from the source with `ast`, so it holds every import a module spells: at the top,
 inside functions (a deferred import that exists only to break a cycle still couples the two modules)
@@ -85,7 +87,7 @@ def test_the_graph_sees_the_trees_and_their_imports():
     assert graph.has_edge("todo_api.wiring", "todo_api.adapters.todo_store")  # inside a function
     assert graph.has_edge("todo_api.wiring", "todo_api.domain.todos")  # under TYPE_CHECKING
     assert graph.has_edge("devtools.local.console.app", "devtools.local.console.redact")  # from package import module
-    assert graph.has_edge("devtools.local.store", "devtools.emulator.template")
+    assert graph.has_edge("devtools.local.keys", "devtools.emulator.template")
     assert graph.has_edge("functions.create_todo.app", "todo_api.wiring")
     assert graph.has_edge("tests.unit.test_todo_service", "tests.fakes")
 
@@ -107,3 +109,48 @@ def test_a_cycle_is_found_through_deferred_type_checking_and_relative_imports(tm
 def test_no_import_cycles():
     found = cycles(import_graph())
     assert found == [], "import cycles:\n" + "\n".join(" -> ".join([*c, c[0]]) for c in found)
+
+
+# What the generic emulator must not know: this project's own devtools and its API.
+PROJECT_OWN = ("devtools.local", "devtools.keys", "devtools.oidc", "devtools.sam_local", "todo_api", "functions")
+
+
+def emulator_imports_of_the_project(graph: "nx.DiGraph[str]") -> list[tuple[str, str]]:
+    """Each import by a module of devtools.emulator of a module of this project's own (PROJECT_OWN)."""
+    return sorted(
+        (source, target)
+        for source, target in graph.edges
+        if (source == "devtools.emulator" or source.startswith("devtools.emulator."))
+        and any(target == own or target.startswith(f"{own}.") for own in PROJECT_OWN)
+    )
+
+
+def test_the_emulator_imports_nothing_of_the_project():
+    graph = import_graph()
+    assert graph.has_edge("devtools.emulator.secrets", "devtools.emulator.state")  # the graph sees the emulator
+    found = emulator_imports_of_the_project(graph)
+    assert found == [], "the emulator imports this project's own modules:\n" + "\n".join(
+        f"{source} -> {target}" for source, target in found
+    )
+
+
+def test_an_import_of_the_project_by_the_emulator_is_found():
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    graph.add_edges_from(
+        [
+            ("devtools.emulator.dynamodb.process", "devtools.local.keys"),
+            ("devtools.emulator.gateway", "todo_api.wiring"),
+            ("devtools.emulator", "functions.create_todo.app"),
+            ("devtools.emulator.state", "devtools.oidc"),
+            ("devtools.emulator.runner", "devtools.loader"),  # generic devtools: allowed
+            ("devtools.local.server", "devtools.emulator.gateway"),  # the other way: allowed
+            ("devtools.emulator_extra", "devtools.keys"),  # not the emulator
+            ("devtools.emulator.bus", "devtools.keystore"),  # not devtools.keys
+        ]
+    )
+    assert emulator_imports_of_the_project(graph) == [
+        ("devtools.emulator", "functions.create_todo.app"),
+        ("devtools.emulator.dynamodb.process", "devtools.local.keys"),
+        ("devtools.emulator.gateway", "todo_api.wiring"),
+        ("devtools.emulator.state", "devtools.oidc"),
+    ]

@@ -125,9 +125,9 @@ def test_one_template_reader_one_context_one_free_port_one_moto_harness():
     assert defining("SamLocalStackProvider.get_stacks(") == ["devtools/emulator/template.py"]
     assert defining("yaml_parse(") == ["devtools/emulator/template.py"]
     assert defining("def get_remaining_time_in_millis") == ["devtools/emulator/context.py"]
-    assert defining("def free_port") == ["devtools/emulator/dynamodb.py"]
+    assert defining("def free_port") == ["devtools/emulator/dynamodb/process.py"]
     assert defining("with mock_aws()") == ["devtools/moto_harness.py"]
-    assert defining('"total_max_attempts"') == ["devtools/emulator/dynamodb.py"]
+    assert defining('"total_max_attempts"') == ["devtools/emulator/dynamodb/process.py"]
 
 
 def top_level_definitions() -> dict[str, list[str]]:

@@ -1,13 +1,15 @@
-"""The local store: the one DynamoDB Local data folder of `make start`, `make key`, `make revoke-key`
-and `make invoke`: `.local/dynamodb`, or the folder that DYNAMODB_LOCAL_DIR names. `make start`'s
-other files (published events, request log, the stream's checkpoints and dead letters) live in
-`.local/`, or in that folder too when DYNAMODB_LOCAL_DIR is set.
+"""The emulator's local state: one DynamoDB Local data folder and the files beside it.
+
+The data folder is `.local/dynamodb`, or the folder that DYNAMODB_LOCAL_DIR names; the files of the
+other services (published events, request log, the stream's checkpoints and dead letters, the
+generated secrets) are in `.local/`, or in that folder too when DYNAMODB_LOCAL_DIR is set. Every
+command on the emulator shares that one store (here `make start`, `make key`, `make invoke`).
 
 A running server publishes its DynamoDB Local endpoint in that folder (`endpoint`); the other
 commands use it when it answers, else start a short-lived DynamoDB Local on the same folder (two
-processes must never open one folder). Either way they see the same tables, keys included.
+processes must never open one folder). Either way they see the same tables.
 
-    python -m devtools.local.store   # the local store in the foreground on --port (default 8000)
+    python -m devtools.emulator.state   # the data folder's DynamoDB Local in the foreground on --port (default 8000)
 """
 
 from __future__ import annotations
@@ -21,15 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from devtools.emulator import dynamodb
-from devtools.emulator.template import LocalServerError, local_table_name
-
-if TYPE_CHECKING:
-    from todo_api.domain.ports import KeyStore
-
-DEFAULT_KEYS = "demo:local-dev-key"
 
 
 def data_dir() -> Path:
@@ -43,7 +38,7 @@ def endpoint_file() -> Path:
 
 
 def _local_file(name: str) -> Path:
-    """A file of `make start` beside the data: in DYNAMODB_LOCAL_DIR when set, else in `.local/`."""
+    """A file of the emulator beside the data: in DYNAMODB_LOCAL_DIR when set, else in `.local/`."""
     return (data_dir() if "DYNAMODB_LOCAL_DIR" in os.environ else dynamodb.LOCAL_DIR) / name
 
 
@@ -119,37 +114,8 @@ def opened() -> Iterator[str]:
         yield ddb.endpoint
 
 
-def key_store(endpoint: str, table_name: str | None = None) -> KeyStore:
-    """The project's own key store on the local TodoTable (or `table_name`)."""
-    from todo_api.adapters.key_store import DynamoDBKeyStore
-
-    return DynamoDBKeyStore(dynamodb.client(endpoint), table_name or local_table_name("TodoTable"))
-
-
-def parse_keys(spec: str) -> list[tuple[str, str]]:
-    """`tenant:key,...` (TODO_LOCAL_API_KEYS) as pairs."""
-    pairs = []
-    for item in filter(None, (part.strip() for part in spec.split(","))):
-        tenant, sep, key = item.partition(":")
-        if not sep or not tenant or not key:
-            raise LocalServerError(f"TODO_LOCAL_API_KEYS: {item!r} is not tenant:key")
-        pairs.append((tenant, key))
-    return pairs
-
-
-def provision_keys(endpoint: str, pairs: list[tuple[str, str]], table_name: str | None = None) -> None:
-    """Store each key's hash for its tenant (idempotent)."""
-    store = key_store(endpoint, table_name)
-    for tenant, key in pairs:
-        store.add(tenant, key)
-
-
-def configured_keys() -> list[tuple[str, str]]:
-    return parse_keys(os.environ.get("TODO_LOCAL_API_KEYS", DEFAULT_KEYS))
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.local.store", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.emulator.state", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("DYNAMODB_PORT", "8000")))
     args = parser.parse_args(argv)
     try:

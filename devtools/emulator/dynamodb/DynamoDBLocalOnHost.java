@@ -1,4 +1,4 @@
-// DynamoDB Local listening on one address only (devtools/emulator/dynamodb.py runs it).
+// DynamoDB Local listening on one address only (devtools/emulator/dynamodb/process.py runs it).
 //
 //     java -cp DynamoDBLocal.jar DynamoDBLocalOnHost.java <address> <DynamoDB Local's own options>
 //
