@@ -42,7 +42,7 @@ def invoke(
         variables["AWS_ENDPOINT_URL_EVENTBRIDGE"] = events_endpoint
     apply_environment({**variables, "AWS_LAMBDA_FUNCTION_NAME": function})
     store.provision_keys(endpoint, store.configured_keys())
-    return InProcessLambdaRunner(template, hot_reload=False).run(function, event)
+    return json.loads(InProcessLambdaRunner(template, hot_reload=False).run(function, json.dumps(event)))
 
 
 def main(argv: list[str] | None = None) -> int:
