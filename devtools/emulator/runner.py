@@ -31,7 +31,16 @@ from samcli.local.lambdafn.exceptions import FunctionNotFound
 
 from devtools.emulator.context import LambdaContext
 from devtools.emulator.environment import function_variables
-from devtools.emulator.instances import DEFAULT_CONCURRENCY, FunctionError, Observer, Pool, Spec, Throttled
+from devtools.emulator.instances import (
+    DEFAULT_CONCURRENCY,
+    MEMORY_WATCH,
+    PROC_MEMORY,
+    FunctionError,
+    Observer,
+    Pool,
+    Spec,
+    Throttled,
+)
 from devtools.emulator.secrets import local_secrets
 from devtools.emulator.template import LocalServerError, LocalTemplate
 from devtools.emulator.zygote import Zygote, enabled, preloaded_modules
@@ -212,6 +221,7 @@ class LambdaRunner(InProcessLambdaRunner):
         # The template of new instances, started now so that it imports while the server starts.
         self._template = Zygote(self._preloaded(), self._environment) if enabled(self._environment) else None
         self.observer: Observer | None = None  # each pool's (the local console)
+        print(f"[local] {MEMORY_WATCH[PROC_MEMORY]}", file=sys.stderr, flush=True)
 
     def _reclaim_idle(self) -> None:
         """Every few seconds, stop the instances idle for TODO_LOCAL_IDLE_SECONDS."""
