@@ -43,7 +43,7 @@ def invoke(
         variables["AWS_ENDPOINT_URL_EVENTBRIDGE"] = events_endpoint
     apply_environment({**variables, "AWS_LAMBDA_FUNCTION_NAME": function})
     keys.provision_keys(endpoint, keys.configured_keys())
-    return InProcessLambdaRunner(template, hot_reload=False).run(function, event)
+    return json.loads(InProcessLambdaRunner(template, hot_reload=False).run(function, json.dumps(event)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -204,7 +204,8 @@ def start_api(local: Local, workdir: Path) -> contextlib.AbstractContextManager[
 
 class StartLambdaRunner:
     """Runs a function in `sam local start-lambda` (SAM CLI's container, through the Lambda Invoke API),
-    for devtools.emulator.streams' pollers, which call `run(function, event)` as on make start's runner."""
+    for devtools.emulator.streams' pollers, which call `run(function, event)` as on make start's runner
+    (JSON in, JSON out)."""
 
     def __init__(self, endpoint: str, timeout: int) -> None:
         # One attempt: the poller retries a failed batch itself, as Lambda's event source mapping does.
@@ -214,12 +215,12 @@ class StartLambdaRunner:
         )
         self.invocations = 0
 
-    def run(self, function: str, event: dict[str, Any]) -> Any:
-        response = self._client.invoke(FunctionName=function, Payload=json.dumps(event, default=str).encode())
+    def run(self, function: str, event: str) -> str:
+        response = self._client.invoke(FunctionName=function, Payload=event.encode())
         self.invocations += 1
-        payload = json.loads(response["Payload"].read() or b"null")
+        payload = (response["Payload"].read() or b"null").decode()
         if response.get("FunctionError"):
-            raise RuntimeError(f"{function} failed: {payload}")
+            raise RuntimeError(f"{function} failed: {json.loads(payload)}")
         return payload
 
 

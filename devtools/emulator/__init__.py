@@ -7,11 +7,13 @@ One module per job:
 - `environment`: each function's environment, resolved for local use;
 - `secrets`: the template's generated Secrets Manager secrets, kept in a local file;
 - `context`: the Lambda context object handed to handlers (also used by the tests and the bench);
-- `runner`: runs a function's handler from its CodeUri, reloading it when the code changes;
+- `runner`: runs a function's handler from its CodeUri (one `run`, JSON in and out), reloading it
+  when the code changes;
 - `instances`, `worker`, `zygote`: an execution environment per instance (a worker process forked
   from a template process), its limits;
 - `gateway`: SAM CLI's API Gateway emulation plus what the deployed stage adds (authorizer cache,
-  gateway responses, request log);
+  gateway responses, request log), composed around it through public surfaces (its few private
+  parts listed in `PRIVATE_SURFACE`);
 - `streams`: the DynamoDB stream event source mapping (a poller per stream event, its checkpoints,
   its dead letters, the template's mappings);
 - `bus`: a stand-in for EventBridge's PutEvents;

@@ -6,7 +6,11 @@ redirect), a timeout on stalled client connections, and one log line per request
 of the developer's machine, it also answers only to a loopback `Host` (a DNS rebinding defence).
 
 SAM CLI's own pieces read the routes (`ApiProvider`), build API Gateway REST proxy events, run the
-authorizer and call `runner.invoke(...)`.
+authorizer and call `runner.invoke(...)`. The additions are composed around them through public
+surfaces: Flask's request hooks, error handlers, view functions and request class, and the runner
+SAM CLI is given (`StageInvoker`, which wraps the Lambda runner). The few private parts still used
+are in PRIVATE_SURFACE, which `tests/local/test_local_gateway.py` checks against the installed
+SAM CLI and werkzeug.
 """
 
 from __future__ import annotations
@@ -18,15 +22,17 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast, overload
 from urllib.parse import quote, unquote
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
+from samcli.lib.utils.stream_writer import StreamWriter
 from samcli.local.apigw.authorizers.lambda_authorizer import LambdaAuthorizer
 from samcli.local.apigw.event_constructor import _should_base64_encode
 from samcli.local.apigw.local_apigw_service import LocalApigwService
+from samcli.local.apigw.path_converter import PathConverter
 from samcli.local.apigw.route import Route
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler
@@ -53,6 +59,25 @@ AUTH_CACHE_ENTRIES = 10_000
 # site whose name was made to resolve to 127.0.0.1 (DNS rebinding), and is answered 421.
 LOOPBACK_HOST = re.compile(r"(?:localhost|127\.0\.0\.1|\[::1\])(?::[0-9]{1,5})?", re.IGNORECASE)
 MISDIRECTED = {"error": "Misdirected request: this local server answers only to the Host localhost, 127.0.0.1 or [::1]"}
+# What this module uses of SAM CLI and werkzeug that is not public API, and why: name -> the
+# parameters it must have (None: an attribute or a key, checked by behaviour). Each is checked
+# against the installed versions by tests/local/test_local_gateway.py, so that an upgrade that
+# changes one fails there.
+PRIVATE_SURFACE: dict[str, tuple[str, ...] | None] = {
+    # Overridden: SAM CLI matches the authorizer's policy against the method ARN it builds itself,
+    # and the policy's `*` does not match a newline of the path (`LocalGateway._create_method_arn`).
+    "samcli.local.apigw.local_apigw_service:LocalApigwService._create_method_arn": (
+        "self",
+        "flask_request",
+        "event_type",
+    ),
+    # The same decision as SAM CLI's event constructors (a body is base64, else read as UTF-8).
+    "samcli.local.apigw.event_constructor:_should_base64_encode": ("binary_types", "request_mimetype"),
+    # The Flask app that `create()` makes: SAM CLI has no public accessor.
+    "samcli.local.services.base_local_service:BaseLocalService._app": None,
+    # The path as sent (before `%2F` is decoded), in the environ of werkzeug's development server.
+    "werkzeug.serving:WSGIRequestHandler.make_environ RAW_URI": None,
+}
 
 
 def client_timeout() -> float:
@@ -195,10 +220,132 @@ class GatewayResponses:
         return response
 
 
+class GatewayRequest(Request):
+    """Flask's request, whose body can be handed to the functions changed once it is read
+    (`replace_body`): SAM CLI's event constructors read it with the public `get_data`."""
+
+    replaced_body: bytes | None = None
+
+    def replace_body(self, data: bytes) -> None:
+        self.replaced_body = data
+
+    @overload
+    def get_data(self, cache: bool = True, as_text: Literal[False] = False, parse_form_data: bool = False) -> bytes: ...
+
+    @overload
+    def get_data(self, cache: bool = True, as_text: Literal[True] = ..., parse_form_data: bool = False) -> str: ...
+
+    def get_data(self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False) -> bytes | str:
+        data = self.replaced_body
+        if data is None:
+            data = super().get_data(cache=cache, parse_form_data=parse_form_data)
+        return data.decode("utf-8", errors="replace") if as_text else data
+
+
+class AuthorizerCache:
+    """An authorizer's results per identity, each for its authorizer's `ReauthorizeEvery` seconds
+    (written by hand: SAM CLI calls the authorizer on every request). Bounded: past
+    AUTH_CACHE_ENTRIES, the expired ones are dropped, and the oldest if still too many."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock  # tests move it forward past ReauthorizeEvery
+        self._results: dict[Hashable, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> str | None:
+        with self._lock:
+            hit = self._results.get(key)
+        return hit[1] if hit is not None and hit[0] > self.clock() else None
+
+    def put(self, key: Hashable, ttl: float, result: str) -> None:
+        now = self.clock()
+        with self._lock:
+            self._results[key] = (now + ttl, result)
+            if len(self._results) > AUTH_CACHE_ENTRIES:
+                live = {k: v for k, v in self._results.items() if v[0] > now}
+                self._results = dict(list(live.items())[-AUTH_CACHE_ENTRIES // 2 :])
+
+
+class StageInvoker:
+    """The runner as SAM CLI's gateway calls it (`lambda_runner.invoke(...)`, the signature of SAM
+    CLI's `LocalLambdaRunner`), plus what the stage does around an invocation and SAM CLI does not:
+
+    - the authorizer's invocation (its function, the first time in a request whose route has that
+      authorizer) answered from an `AuthorizerCache`, keyed by the values of its identity sources;
+      its result is kept in `g.authorizer_output` (an ACCESS_DENIED response reads its context);
+    - on a stage URL (`stage`), the event's `requestContext` as API Gateway gives it: the client's
+      path and the stage;
+    - the route function's event in `g.event` and its authorizer's tenant in `g.tenant` (the log).
+
+    Called in a request of the gateway: the request's route is `g.route`.
+    """
+
+    def __init__(self, runner: InProcessLambdaRunner, ttls: dict[str, int], stage: str | None) -> None:
+        self.runner = runner
+        self.ttls = ttls
+        self.stage = stage
+        self.cache = AuthorizerCache()
+
+    def is_debugging(self) -> bool:
+        return False
+
+    def invoke(
+        self,
+        function_identifier: str,
+        event: str,
+        tenant_id: str | None = None,
+        stdout: StreamWriter | None = None,
+        stderr: StreamWriter | None = None,
+        **_ignored: Any,
+    ) -> None:
+        authorizer = self._authorizer(function_identifier)
+        parsed: dict[str, Any] = {}
+        if self.stage or authorizer is None:
+            parsed = json.loads(event)
+        if self.stage:  # as API Gateway reports a stage URL's request: the client's path, the stage
+            parsed.setdefault("requestContext", {}).update(path=request.script_root + request.path, stage=self.stage)
+            event = json.dumps(parsed, sort_keys=True)
+        if authorizer is not None:
+            result = self._authorize(authorizer, function_identifier, event)
+        else:  # the route's function: its event carries the authorizer's context
+            context = (parsed.get("requestContext") or {}).get("authorizer") or {}
+            g.tenant = context.get("tenant") if isinstance(context, dict) else None
+            g.event = parsed
+            result = self.runner.run(function_identifier, event)
+        if stdout is not None:
+            stdout.write_str(result)
+
+    @staticmethod
+    def _authorizer(function_identifier: str) -> LambdaAuthorizer | None:
+        """The route's Lambda authorizer if this is its invocation (it comes before the route's function)."""
+        route: Route | None = g.get("route")
+        authorizer = route.authorizer_object if route is not None else None
+        if isinstance(authorizer, LambdaAuthorizer) and authorizer.lambda_name == function_identifier:
+            return None if "authorizer_output" in g else authorizer
+        return None
+
+    def _authorize(self, authorizer: LambdaAuthorizer, function_identifier: str, event: str) -> str:
+        ttl = self.ttls.get(authorizer.authorizer_name, 300)  # 0: not cached
+        identity = tuple(
+            source.find_identity_value(headers=request.headers, querystring=request.query_string.decode("latin-1"))
+            for source in authorizer.identity_sources
+        )
+        key = (authorizer.authorizer_name, identity)
+        result = self.cache.get(key) if ttl > 0 else None
+        if result is None:
+            g.authorizing = True  # a FunctionError now is the authorizer's (LocalGateway._function_failed)
+            result = self.runner.run(function_identifier, event)
+            g.authorizing = False
+            if ttl > 0:
+                self.cache.put(key, ttl, result)
+        g.authorizer_output = result
+        return result
+
+
 class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no type hints
     """SAM CLI's gateway plus what the deployed stage does and SAM CLI does not (written by hand):
 
-    - the authorizer result cache: `ReauthorizeEvery` seconds per identity value;
+    - the authorizer result cache: `ReauthorizeEvery` seconds per identity value (`StageInvoker`);
     - the template's GatewayResponses instead of SAM CLI's `{"message": ...}` bodies, and 404
       (MISSING_AUTHENTICATION_TOKEN) for an unknown route or method;
     - 502 with a JSON body when a function raises (SAM CLI answers 500), and the template's
@@ -216,6 +363,9 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
       with a valid key was a 401);
     - one log line per request to stderr;
     - optionally, the API under a stage's path (`/dev/...`, TODO_LOCAL_STAGE), as on a stage URL.
+
+    Built around SAM CLI's service through public surfaces: Flask's hooks, error handlers and view
+    functions, and the runner SAM CLI calls (`StageInvoker`); what is not public is in PRIVATE_SURFACE.
     """
 
     def __init__(
@@ -230,18 +380,17 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         api = template.apis.api
         if not api.routes:
             raise LocalServerError("no API routes in the template")
-        super().__init__(api=api, lambda_runner=runner, port=port, host=host)
+        self.stage = stage.strip("/") if stage else None
+        self.authorizer_ttls = template.authorizer_ttls()
+        self.invoker = StageInvoker(runner, self.authorizer_ttls, self.stage)
+        super().__init__(api=api, lambda_runner=self.invoker, port=port, host=host)
         self.template = template
         self.runner = runner
         self.responses = GatewayResponses(template.gateway_responses())
-        self.authorizer_ttls = template.authorizer_ttls()
-        self._auth_cache: dict[tuple[str, tuple[str | None, ...]], tuple[float, str | bytes]] = {}
-        self._auth_lock = threading.Lock()
-        self._local = threading.local()
-        self.clock: Callable[[], float] = time.monotonic  # tests move it forward past ReauthorizeEvery
         self.storage_available: Callable[[], bool] = lambda: True
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
-        self.stage = stage.strip("/") if stage else None
+        # (Flask rule, method) -> the template's route
+        self._routes: dict[tuple[str, str], Route] = {}
         # Told of each request after its log line (the local console; reads flask's `request` and `g`).
         self.on_request: Callable[[str, Response], None] | None = None
 
@@ -254,23 +403,43 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
     def create(self) -> None:
         super().create()
         app = cast(Flask, self._app)
+        app.request_class = GatewayRequest
         app.url_map.merge_slashes = False  # API Gateway never redirects: `/todos//` is an unknown route
         # Bounds a chunked body while it is read: one byte past the limit tells that it is over.
         app.config["MAX_CONTENT_LENGTH"] = PAYLOAD_LIMIT + 1
         app.wsgi_app = keep_encoded_slashes(app.wsgi_app)  # type: ignore[method-assign]
         if self.stage:
             app.wsgi_app = under_stage(app.wsgi_app, self.stage)  # type: ignore[method-assign]
+        self._routes = self._route_table()
+        for endpoint, view in list(app.view_functions.items()):  # SAM CLI's, one per route
+            app.view_functions[endpoint] = self._answer(cast(Callable[..., Response], view))
         not_found = lambda _error: self.responses.render("MISSING_AUTHENTICATION_TOKEN")  # noqa: E731
         app.register_error_handler(404, not_found)
         app.register_error_handler(405, not_found)
         app.register_error_handler(413, lambda _error: self.responses.render("REQUEST_TOO_LARGE"))
         app.register_error_handler(500, lambda _error: self.responses.render("DEFAULT_5XX", 500))
+        app.register_error_handler(FunctionError, self._function_failed)
         app.before_request(self._start_timer)
         app.before_request(self._loopback_host)
         app.before_request(self._forget_cold_starts)
         app.before_request(self._read_body)
+        app.before_request(self._find_route)
         app.before_request(self._storage_guard)
         app.after_request(self._log_request)
+
+    def _route_table(self) -> dict[tuple[str, str], Route]:
+        """The template's routes by the Flask rule SAM CLI made of each path and a method (an HTTP
+        API's `$default` route under the catch-all rules SAM CLI adds for it, behind the others)."""
+        table: dict[tuple[str, str], Route] = {}
+        for route in self.api.routes:
+            if route.path == "$default":
+                for rule in ("/", "/<path:any_path>"):
+                    table.update({(rule, method): route for method in Route.ANY_HTTP_METHODS})
+        for route in self.api.routes:
+            if route.path != "$default":
+                rule = PathConverter.convert_path_to_flask(route.path)
+                table.update({(rule, method): route for method in route.methods})
+        return table
 
     # -- logging
     @staticmethod
@@ -329,16 +498,19 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
             return response
         return None
 
+    def _find_route(self) -> None:
+        """The request's route (`g.route`), None for an unknown path or method (HEAD, which Flask
+        adds to every GET rule, among them)."""
+        rule = request.url_rule
+        g.route = self._routes.get((rule.rule, request.method)) if rule is not None else None
+
     def _storage_guard(self) -> Response | None:
         """503 with Retry-After while DynamoDB Local restarts, for the routes that need it (every route
         behind the authorizer, which looks keys up in the table), without waiting for the SDK's retries."""
         if self.storage_available():
             return None
-        try:
-            route: Route = self._get_current_route(request)
-        except KeyError:
-            return None
-        if route.authorizer_object is None:
+        route: Route | None = g.route
+        if route is None or route.authorizer_object is None:
             return None
         response = Response(json.dumps(STORE_UNAVAILABLE), 503, content_type="application/json")
         response.headers.update(self.responses.headers("DEFAULT_5XX", 503))
@@ -348,7 +520,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
 
     def _create_method_arn(self, flask_request: Any, event_type: str) -> str:
         """The authorizer's methodArn with the path's control characters percent-encoded, so that
-        SAM CLI's policy regex (`*` as `.*`, which stops at a newline) matches it as API Gateway does."""
+        SAM CLI's policy regex (`*` as `.*`, which stops at a newline) matches it as API Gateway does.
+        Private (PRIVATE_SURFACE): SAM CLI matches the policy against the ARN it builds itself."""
         return escaped(cast(str, super()._create_method_arn(flask_request, event_type)))
 
     # -- responses
@@ -359,30 +532,35 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         response.from_integration = True  # type: ignore[attr-defined]
         return response
 
-    def _request_handler(self, **kwargs: Any) -> Response:
-        try:
-            route: Route = self._get_current_route(request)
-        except KeyError:  # HEAD, which Flask adds to every GET route: no such method in the template
-            return self.responses.render("MISSING_AUTHENTICATION_TOKEN")
-        g.function = route.function_name
-        self._replace_invalid_utf8_body()
-        try:
-            response = cast(Response, super()._request_handler(**kwargs))
-        except FunctionError as error:
-            authorizer = route.authorizer_object
-            if isinstance(authorizer, LambdaAuthorizer) and error.function == authorizer.lambda_name:
-                g.function = error.function
-                # API Gateway answers 401 when an authorizer raises exactly "Unauthorized", else 500.
-                if error.message == "Unauthorized":
-                    return self.responses.render("UNAUTHORIZED")
-                return self.responses.render("AUTHORIZER_FAILURE")
-            if isinstance(error, Throttled):  # Lambda refused the invocation: an integration failure
-                return self.responses.render("INTEGRATION_FAILURE", error.status, "Internal server error")
-            # 502 when the function failed (raised, timed out, ran out of memory).
-            return self.responses.render("DEFAULT_5XX", error.status, "Internal server error")
-        if getattr(response, "from_integration", False):
-            return response
-        return self._replace_service_error(response)
+    def _answer(self, view: Callable[..., Response]) -> Callable[..., Response]:
+        """SAM CLI's view of a route, answering as API Gateway: 404 for a method the template does not
+        have, a text body's invalid UTF-8 replaced, SAM CLI's own error responses as gateway responses."""
+
+        def answer(**kwargs: Any) -> Response:
+            route: Route | None = g.route
+            if route is None:
+                return self.responses.render("MISSING_AUTHENTICATION_TOKEN")
+            g.function = route.function_name
+            self._replace_invalid_utf8_body()
+            response = view(**kwargs)
+            if getattr(response, "from_integration", False):
+                return response
+            return self._replace_service_error(response)
+
+        return answer
+
+    def _function_failed(self, error: FunctionError) -> Response:
+        """A function's failure (raised through SAM CLI's view) as API Gateway answers it."""
+        if g.get("authorizing"):
+            g.function = error.function
+            # API Gateway answers 401 when an authorizer raises exactly "Unauthorized", else 500.
+            if error.message == "Unauthorized":
+                return self.responses.render("UNAUTHORIZED")
+            return self.responses.render("AUTHORIZER_FAILURE")
+        if isinstance(error, Throttled):  # Lambda refused the invocation: an integration failure
+            return self.responses.render("INTEGRATION_FAILURE", error.status, "Internal server error")
+        # 502 when the function failed (raised, timed out, ran out of memory).
+        return self.responses.render("DEFAULT_5XX", error.status, "Internal server error")
 
     def _replace_service_error(self, response: Response) -> Response:
         """Map a SAM CLI error response to the gateway response type API Gateway would use."""
@@ -415,52 +593,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         try:
             data.decode("utf-8")
         except UnicodeDecodeError:
-            request._cached_data = data.decode("utf-8", errors="replace").encode("utf-8")
-
-    # -- authorizer cache
-    def _invoke_parse_lambda_authorizer(
-        self,
-        lambda_authorizer: LambdaAuthorizer,
-        auth_lambda_event: dict[str, Any],
-        route_lambda_event: dict[str, Any],
-        route: Route,
-    ) -> None:
-        ttl = self.authorizer_ttls.get(lambda_authorizer.authorizer_name, 300)
-        identity = tuple(s.find_identity_value(headers=request.headers) for s in lambda_authorizer.identity_sources)
-        self._local.auth = ((lambda_authorizer.authorizer_name, identity), ttl)  # ttl 0: not cached
-        try:
-            super()._invoke_parse_lambda_authorizer(lambda_authorizer, auth_lambda_event, route_lambda_event, route)
-        finally:
-            self._local.auth = None
-
-    def _invoke_lambda_function(
-        self, lambda_function_name: str, event: dict[str, Any], tenant_id: str | None = None
-    ) -> str | bytes:
-        pending = getattr(self._local, "auth", None)
-        if self.stage:  # as API Gateway reports a stage URL's request: the client's path, the stage
-            event.setdefault("requestContext", {}).update(path=request.script_root + request.path, stage=self.stage)
-        if pending is None:  # the route's function: its event carries the authorizer's context
-            authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-            g.tenant = authorizer.get("tenant") if isinstance(authorizer, dict) else None
-            g.event = event
-            return cast(str | bytes, super()._invoke_lambda_function(lambda_function_name, event, tenant_id))
-        self._local.auth = None  # only the authorizer's own invocation is cached
-        key, ttl = pending
-        now = self.clock()
-        with self._auth_lock:
-            hit = self._auth_cache.get(key) if ttl > 0 else None
-        if hit is not None and hit[0] > now:
-            g.authorizer_output = hit[1]
-            return hit[1]
-        result = cast(str | bytes, super()._invoke_lambda_function(lambda_function_name, event, tenant_id))
-        g.authorizer_output = result  # its policy's context is an ACCESS_DENIED response's
-        if ttl > 0:
-            with self._auth_lock:
-                self._auth_cache[key] = (now + ttl, result)
-                if len(self._auth_cache) > AUTH_CACHE_ENTRIES:  # bounded: the expired go, then the oldest
-                    live = {k: v for k, v in self._auth_cache.items() if v[0] > now}
-                    self._auth_cache = dict(list(live.items())[-AUTH_CACHE_ENTRIES // 2 :])
-        return result
+            cast(GatewayRequest, request).replace_body(data.decode("utf-8", errors="replace").encode("utf-8"))
 
 
 def build_gateway(

@@ -19,6 +19,8 @@ Lambda's limits, each ending the instance (the next request gets a new one):
 - `MemorySize`: the instance's resident memory is watched (read from /proc while an invocation
   runs, and its peak, VmHWM, after each invocation and after init); over the limit the process is
   killed and the invocation fails as an out-of-memory error does on Lambda (`Runtime.OutOfMemory`).
+  Where there is no /proc (macOS), the peak the instance reports with each response (getrusage)
+  is checked after init and after each invocation, and nothing is read while one runs.
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ DEFAULT_CONCURRENCY = 10
 # Lambda gives the init phase 10 s; here the machine may be busy starting several at once.
 INIT_TIMEOUT_S = 60.0
 WATCH_INTERVAL_S = 0.02  # how often a running invocation's memory is read
+# Linux: memory read from /proc, also while an invocation runs; elsewhere (macOS): the peak the
+# instance reports with each response only (`worker.peak_kb`).
+PROC_MEMORY = os.path.isdir("/proc/self")
+MEMORY_WATCH = {
+    True: "MemorySize: each instance's memory is read from /proc while it runs and after each invocation",
+    False: "MemorySize: no /proc here: each instance's peak memory is checked after init and after each "
+    "invocation (getrusage), not while one runs",
+}
 
 
 class FunctionError(Exception):
@@ -152,7 +162,7 @@ class Instance:
         self.idle_since = time.monotonic()
         self.runtime_modules: list[str] = []  # what it imported of the runtime's modules
         self.learned = False  # runtime_modules changed (after the first invocation)
-        self.peak_kb = 0  # VmHWM after init and after each invocation (0 where /proc is missing)
+        self.peak_kb = 0  # after init and after each invocation (`_peak`)
 
     def _fork(
         self, template: Zygote | None, request_read: int, response_write: int, arguments: list[str], env: dict[str, str]
@@ -166,7 +176,11 @@ class Instance:
             return None
 
     def _over_memory(self, field: str) -> bool:
-        return _memory_kb(self.pid, field) > self.spec.memory_mb * 1024
+        return PROC_MEMORY and _memory_kb(self.pid, field) > self.spec.memory_mb * 1024
+
+    def _peak(self, reported: int) -> int:
+        """The peak resident memory (kB): VmHWM where /proc is, else what the instance reported."""
+        return _memory_kb(self.pid, "VmHWM") if PROC_MEMORY else reported
 
     def _out_of_memory(self) -> FunctionError:
         self.stop(f"over its MemorySize of {self.spec.memory_mb} MB")
@@ -205,10 +219,11 @@ class Instance:
             raise FunctionError(self.spec.name, "Runtime.InitError", f"init did not finish in {INIT_TIMEOUT_S:.0f} s")
         if frame[:1] != worker.READY:
             self.stop("init failed")
-            error = json.loads(frame[1:])
+            error = json.loads(frame[1 + worker.PEAK.size :])
             raise FunctionError(self.spec.name, error["errorType"], error["errorMessage"])
-        self.runtime_modules = json.loads(frame[1:]).get("modules", [])
-        self.peak_kb = _memory_kb(self.pid, "VmHWM")
+        ready = json.loads(frame[1:])
+        self.runtime_modules = ready.get("modules", [])
+        self.peak_kb = self._peak(ready.get("peak_kb", 0))
         if self.peak_kb > self.spec.memory_mb * 1024:
             raise self._out_of_memory()
         return (time.perf_counter() - started) * 1000
@@ -232,12 +247,14 @@ class Instance:
             raise FunctionError(
                 self.spec.name, "Sandbox.Timedout", f"Task timed out after {self.spec.timeout_s:.2f} seconds"
             )
-        self.peak_kb = _memory_kb(self.pid, "VmHWM")  # a peak between two readings, or a fast one
+        # a peak between two readings, or a fast one
+        self.peak_kb = self._peak(worker.PEAK.unpack_from(frame, 1)[0])
         if self.peak_kb > self.spec.memory_mb * 1024:
             raise self._out_of_memory()
+        body = frame[1 + worker.PEAK.size :]
         if frame[:1] == worker.RESULT:
-            return frame[1:].decode("utf-8")
-        failure = json.loads(frame[1:])
+            return body.decode("utf-8")
+        failure = json.loads(body)
         raise FunctionError(self.spec.name, str(failure.get("errorType")), str(failure.get("errorMessage")))
 
     @property

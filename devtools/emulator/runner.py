@@ -9,7 +9,8 @@ only run functions in Docker), with its `invoke` signature:
 - `InProcessLambdaRunner` (`make invoke`, and tests that reach into a function's modules): the
   handlers imported into this process, one request at a time per function.
 
-Both reload the code when a file under a CodeUri or a layer changes.
+Both reload the code when a file under a CodeUri or a layer changes. Each has one `run`, JSON in
+and JSON out as Lambda's Invoke API, which `invoke` (SAM CLI's runner signature) calls.
 """
 
 from __future__ import annotations
@@ -30,7 +31,16 @@ from samcli.local.lambdafn.exceptions import FunctionNotFound
 
 from devtools.emulator.context import LambdaContext
 from devtools.emulator.environment import function_variables
-from devtools.emulator.instances import DEFAULT_CONCURRENCY, FunctionError, Observer, Pool, Spec, Throttled
+from devtools.emulator.instances import (
+    DEFAULT_CONCURRENCY,
+    MEMORY_WATCH,
+    PROC_MEMORY,
+    FunctionError,
+    Observer,
+    Pool,
+    Spec,
+    Throttled,
+)
 from devtools.emulator.secrets import local_secrets
 from devtools.emulator.template import LocalServerError, LocalTemplate
 from devtools.emulator.zygote import Zygote, enabled, preloaded_modules
@@ -80,7 +90,7 @@ class CodeWatcher:
 class InProcessLambdaRunner:
     """Stands in for `samcli.commands.local.lib.local_lambda.LocalLambdaRunner` (written by hand:
     SAM CLI can only run functions in Docker). Same `invoke` signature as the original: the event
-    comes in as a JSON string and the handler's result goes out, as JSON, to `stdout`.
+    comes in as a JSON string and the handler's result goes out, as JSON, to `stdout` (`run`).
 
     Like one Lambda instance per function, a function serves one request at a time.
     """
@@ -140,22 +150,19 @@ class InProcessLambdaRunner:
         stderr: StreamWriter | None = None,
         **_ignored: Any,
     ) -> None:
-        result = self.run_json(function_identifier, event)
+        result = self.run(function_identifier, event)
         if stdout is not None:
             stdout.write_str(result)
 
-    def run_json(self, function_identifier: str, event: str) -> str:
-        """Invoke a function with an event (JSON); its result (JSON), or FunctionError."""
-        return json.dumps(self.run(function_identifier, json.loads(event)))
-
-    def run(self, function_identifier: str, event: Any) -> Any:
-        """Invoke a function with an event (a dict); return its result or raise FunctionError."""
+    def run(self, function_identifier: str, event: str) -> str:
+        """Invoke a function with an event, JSON in and JSON out as Lambda's Invoke: its result, or
+        FunctionError (an exception, or a result that is not JSON: `Runtime.MarshalError`)."""
         function = self.get_function(function_identifier)
         with self._locks[function.name]:
             handler = self.handler(function)
             context = LambdaContext(function.name, int(function.memory or 128), int(function.timeout or 3))
             try:
-                return handler(event, context)
+                result = handler(json.loads(event), context)
             except Exception as error:
                 # The Lambda runtime logs the error and reports errorType/errorMessage to the caller.
                 if str(error) == "Unauthorized":  # an authorizer's expected denial: one line is enough
@@ -163,6 +170,12 @@ class InProcessLambdaRunner:
                 else:
                     traceback.print_exc(file=sys.stderr)
                 raise FunctionError(function.name, type(error).__name__, str(error)) from error
+        try:  # Lambda serializes the result too, as the instances' worker does
+            return json.dumps(result)
+        except (TypeError, ValueError) as error:
+            raise FunctionError(
+                function.name, "Runtime.MarshalError", f"Unable to marshal response: {error}"
+            ) from error
 
     def handler(self, function: Function) -> Callable[[dict[str, Any], Any], Any]:
         self.reload_if_changed()
@@ -208,6 +221,7 @@ class LambdaRunner(InProcessLambdaRunner):
         # The template of new instances, started now so that it imports while the server starts.
         self._template = Zygote(self._preloaded(), self._environment) if enabled(self._environment) else None
         self.observer: Observer | None = None  # each pool's (the local console)
+        print(f"[local] {MEMORY_WATCH[PROC_MEMORY]}", file=sys.stderr, flush=True)
 
     def _reclaim_idle(self) -> None:
         """Every few seconds, stop the instances idle for TODO_LOCAL_IDLE_SECONDS."""
@@ -240,11 +254,8 @@ class LambdaRunner(InProcessLambdaRunner):
         if self._template is not None:
             self._template.close()
 
-    def run(self, function_identifier: str, event: Any) -> Any:
-        return json.loads(self.run_json(function_identifier, json.dumps(event)))
-
-    def run_json(self, function_identifier: str, event: str) -> str:
-        """Invoke a function with an event (JSON); its result (JSON), or FunctionError."""
+    def run(self, function_identifier: str, event: str) -> str:
+        """Invoke a function with an event (JSON) in one of its instances; its result (JSON), or FunctionError."""
         function = self.get_function(function_identifier)
         self.reload_if_changed()
         pool = self.pool(function)

@@ -5,8 +5,9 @@
 `devtools.emulator.instances` starts it with the function's environment. It imports the handler (the
 init phase of a cold start) and answers `I` with the init time, then runs one invocation at a time:
 a request frame in (`{"context": {...}, "event": ...}`), a response frame out, `R` and the result
-as JSON, or `E` and `{"errorType", "errorMessage"}`. A frame is a 4-byte big-endian length, then
-the payload. The handler's stdout and stderr are the server's.
+as JSON, or `E` and `{"errorType", "errorMessage"}`, each kind followed by 8 bytes (big-endian) of
+its peak resident memory in kB (`peak_kb`). A frame is a 4-byte big-endian length, then the
+payload. The handler's stdout and stderr are the server's.
 
 It exits when the server's end of the request pipe closes (also on `kill -9` of the server), or,
 in the middle of an invocation, within a second of its parent's death (it watches its parent).
@@ -34,6 +35,7 @@ import importlib
 import importlib.util
 import json
 import os
+import resource
 import select
 import signal
 import socket
@@ -48,6 +50,7 @@ from types import ModuleType
 from typing import BinaryIO
 
 HEADER = struct.Struct(">I")
+PEAK = struct.Struct(">Q")  # after a response's kind: the instance's peak resident memory (kB)
 READY, RESULT, ERROR = b"I", b"R", b"E"
 MODULES = b"M"  # after the first invocation: the runtime's modules loaded by then (see READY)
 # The template's control frames: it is ready, an instance started (its pid), an instance ended
@@ -128,12 +131,26 @@ def _watch_parent(parent: int) -> None:
             os._exit(1)
 
 
-def _error(error_type: str, message: str) -> bytes:
-    return ERROR + json.dumps({"errorType": error_type, "errorMessage": message}).encode("utf-8")
+def peak_kb() -> int:
+    """This process's peak resident memory in kB, from getrusage (which gives kB on Linux, bytes on
+    macOS): portable, unlike /proc. A process started by another (fork, exec) may inherit the other's
+    peak (Linux keeps it across exec); `main` reports only a peak above the one it started with."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
+
+
+def _error(error_type: str, message: str, peak: int = 0) -> bytes:
+    return ERROR + PEAK.pack(peak) + json.dumps({"errorType": error_type, "errorMessage": message}).encode("utf-8")
 
 
 def main(argv: list[str]) -> int:
     requests, responses = int(argv[0]), os.fdopen(int(argv[1]), "wb")
+    inherited = peak_kb()
+
+    def grown() -> int:  # the peak once above what this process started with (0 until then)
+        peak = peak_kb()
+        return peak if peak > inherited else 0
+
     code_dir, handler_name, layers = Path(argv[2]), argv[3], argv[4:]
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     # As on Lambda: the code folder, then the layers, then the runtime's own packages.
@@ -147,11 +164,11 @@ def main(argv: list[str]) -> int:
         handler = getattr(module, attribute)
     except Exception as error:  # Lambda's Runtime.ImportModuleError: the instance never serves
         traceback.print_exc(file=sys.stderr)
-        write_frame(responses, _error("Runtime.ImportModuleError", f"{type(error).__name__}: {error}"))
+        write_frame(responses, _error("Runtime.ImportModuleError", f"{type(error).__name__}: {error}", grown()))
         return 1
     init_ms = (time.perf_counter() - started) * 1000
     own = [code_dir, *map(Path, layers), Path(__file__).parent]
-    ready = {"init_ms": init_ms, "modules": runtime_modules(own)}
+    ready = {"init_ms": init_ms, "modules": runtime_modules(own), "peak_kb": grown()}
     write_frame(responses, READY + json.dumps(ready).encode())
     first = True
     while (frame := read_frame(requests)) is not None:
@@ -171,12 +188,12 @@ def main(argv: list[str]) -> int:
                 print(f"[{name}] {type(error).__name__}: {error}", file=sys.stderr, flush=True)
             else:
                 traceback.print_exc(file=sys.stderr)
-            write_frame(responses, _error(type(error).__name__, str(error)))
+            write_frame(responses, _error(type(error).__name__, str(error), grown()))
             continue
         try:  # Lambda serializes the result too: a result that is not JSON is an error
-            payload = RESULT + json.dumps(result).encode("utf-8")
+            payload = RESULT + PEAK.pack(grown()) + json.dumps(result).encode("utf-8")
         except (TypeError, ValueError) as error:
-            payload = _error("Runtime.MarshalError", f"Unable to marshal response: {error}")
+            payload = _error("Runtime.MarshalError", f"Unable to marshal response: {error}", grown())
         first = _report_modules(responses, first, own)
         write_frame(responses, payload)
     return 0

@@ -2,6 +2,7 @@
 authorizer and its cache, the template's gateway responses, 502 on a function error, and two
 tenants at once through a real socket."""
 
+import importlib
 import inspect
 import json
 import logging
@@ -23,6 +24,7 @@ from samcli.local.apigw.local_apigw_service import LocalApigwService
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from devtools.emulator import dynamodb
+from devtools.emulator.gateway import PRIVATE_SURFACE
 from devtools.emulator.streams import matches, stream_pollers
 from devtools.emulator.streams.filters import check_pattern
 from devtools.emulator.template import LocalServerError, local_table_name
@@ -196,55 +198,102 @@ def test_filter_patterns_are_exact_value_only() -> None:
 
 
 def test_sam_cli_internals_this_server_relies_on() -> None:
-    """Fails on a SAM CLI upgrade that changes what LocalGateway and the runner override or call."""
+    """Fails on a SAM CLI upgrade that changes what LocalGateway and the runners are called by:
+    the runner SAM CLI is given and calls (`LocalLambdaRunner.invoke`'s signature), the
+    `service_response` it makes a function's response with, and the private parts of
+    PRIVATE_SURFACE that have a signature."""
     assert list(inspect.signature(LocalApigwService.__init__).parameters)[:3] == ["self", "api", "lambda_runner"]
-    assert list(inspect.signature(LocalApigwService._invoke_lambda_function).parameters) == [
-        "self",
-        "lambda_function_name",
-        "event",
-        "tenant_id",
-    ]
-    assert list(inspect.signature(LocalApigwService._invoke_parse_lambda_authorizer).parameters) == [
-        "self",
-        "lambda_authorizer",
-        "auth_lambda_event",
-        "route_lambda_event",
-        "route",
-    ]
-    assert list(inspect.signature(LocalApigwService.service_response).parameters) == ["body", "headers", "status_code"]
     invoke = inspect.signature(LocalLambdaRunner.invoke).parameters
     assert list(invoke)[:3] == ["self", "function_identifier", "event"]
     assert {"stdout", "stderr", "tenant_id"} <= set(invoke)
-    source = inspect.getsource(LocalApigwService._request_handler)
-    assert "self._invoke_parse_lambda_authorizer(" in source
-    assert "self._invoke_lambda_function(" in source
+    source = inspect.getsource(LocalApigwService)
+    assert "self.lambda_runner.invoke(" in source  # through StageInvoker
+    assert list(inspect.signature(LocalApigwService.service_response).parameters) == ["body", "headers", "status_code"]
     assert "self.service_response(" in source
-    # LocalGateway._create_method_arn escapes what SAM CLI builds; SAM CLI must still call it.
-    assert list(inspect.signature(LocalApigwService._create_method_arn).parameters) == [
-        "self",
-        "flask_request",
-        "event_type",
-    ]
-    assert "self._create_method_arn(" in inspect.getsource(LocalApigwService)
+    assert "self._create_method_arn(" in source  # LocalGateway's override is what SAM CLI calls
+    checked = 0
+    for name, parameters in PRIVATE_SURFACE.items():
+        if parameters is None:
+            continue
+        module, _, attribute = name.partition(":")
+        found: Any = importlib.import_module(module)
+        for part in attribute.split("."):
+            found = getattr(found, part)
+        assert tuple(inspect.signature(found).parameters) == parameters, name
+        checked += 1
+    assert checked == 2
 
 
 def test_private_apis_of_sam_cli_and_werkzeug_behave_as_relied_on(local: Local) -> None:
-    """The private parts the gateway uses (docs/local-development.md, "What it relies on in SAM CLI
-    and werkzeug"), by behaviour: SAM CLI's `_app` and `_get_current_route`, the route's function
-    and authorizer, werkzeug's `RAW_URI` and `Request._cached_data`. Fails on an upgrade that changes one of them."""
-    gateway = local.gateway
-    assert gateway._app is local.app  # created by create(), which LocalGateway extends
-    with local.app.test_request_context("/todos/abc", method="GET"):
-        route = gateway._get_current_route(flask.request)
-        assert route.function_name == "GetTodoFunction"
-        assert route.authorizer_object.lambda_name == "AuthorizerFunction"
-    with local.app.test_request_context("/todos/abc", method="HEAD"), pytest.raises(KeyError):
-        gateway._get_current_route(flask.request)  # LocalGateway answers 404 on this KeyError
-    with local.app.test_request_context("/", method="POST", data=b"original"):
-        flask.request._cached_data = b"replaced"  # what _replace_invalid_utf8_body sets
-        assert flask.request.get_data() == b"replaced"
+    """The private parts of PRIVATE_SURFACE without a signature (also listed in docs/local-development.md,
+    "What it relies on in SAM CLI and werkzeug"), by behaviour: SAM CLI's `_app` and werkzeug's
+    `RAW_URI`. Fails on an upgrade that changes one of them."""
+    assert {name.split(":")[0].split(".")[0] for name in PRIVATE_SURFACE} == {"samcli", "werkzeug"}
+    assert local.gateway._app is local.app  # created by create(), which LocalGateway extends
     # RAW_URI (the path as sent, before %2F is decoded) is set by werkzeug's development server.
     assert '"RAW_URI"' in inspect.getsource(WSGIRequestHandler.make_environ)
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "function"),
+    [
+        ("/todos/abc", "GET", "GetTodoFunction"),
+        ("/todos/abc", "PATCH", "UpdateTodoFunction"),
+        ("/todos", "POST", "CreateTodoFunction"),
+        ("/", "GET", "DocsFunction"),
+        ("/todos/abc", "HEAD", None),  # Flask adds HEAD to every GET rule; the template has none
+        ("/nope", "GET", None),
+    ],
+)
+def test_the_route_is_found_from_flasks_rule(local: Local, path: str, method: str, function: str | None) -> None:
+    with local.app.test_request_context(path, method=method):
+        assert local.app.preprocess_request() is None
+        route = flask.g.route
+        assert (route.function_name if route is not None else None) == function
+        if route is not None and route.function_name != "DocsFunction":
+            assert route.authorizer_object.lambda_name == "AuthorizerFunction"
+
+
+def test_a_text_body_that_is_not_utf8_reaches_the_function_with_replacement_characters(
+    local: Local, tenant: str
+) -> None:
+    response = local.client.post(
+        "/todos", data=b'{"title": "a\xffb"}', headers={**local.headers(tenant), "Content-Type": "application/json"}
+    )
+    assert (response.status_code, data(response)["title"]) == (201, "a\ufffdb")
+
+
+def test_the_authorizer_result_is_kept_for_reauthorize_every_per_identity(
+    local_in_process: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an identity source and ReauthorizeEvery (here the key's header and 60 s; the template's
+    authorizer has neither), a key's result is reused until it expires, and each key has its own."""
+    local = local_in_process
+    first, second = (local.headers(tenant) for tenant in local.keys)
+    invoker = local.gateway.invoker
+    authorizer = next(r.authorizer_object for r in local.gateway.api.routes if r.authorizer_object is not None)
+    assert authorizer.identity_sources == []
+    monkeypatch.setattr(authorizer, "identity_sources", [])  # none again afterwards
+    authorizer.identity_sources = ["method.request.header.x-api-key"]
+    monkeypatch.setattr(invoker, "ttls", {"ApiKeyAuthorizer": 60})
+    now = [1000.0]
+    monkeypatch.setattr(invoker.cache, "clock", lambda: now[0])
+    calls: list[str] = []
+    run = local.gateway.runner.run
+    monkeypatch.setattr(local.gateway.runner, "run", lambda name, event: calls.append(name) or run(name, event))
+
+    def authorizer_calls(headers: dict[str, str]) -> int:
+        before = calls.count("AuthorizerFunction")
+        response = local.client.get("/todos", headers=headers)
+        assert response.status_code == 200
+        return calls.count("AuthorizerFunction") - before
+
+    assert [authorizer_calls(first), authorizer_calls(first), authorizer_calls(second)] == [1, 0, 1]
+    assert re.search(r"tenant=alpha-\w+$", local.log[-2])  # the cached result still names the tenant
+    now[0] += 59
+    assert authorizer_calls(second) == 0
+    now[0] += 1
+    assert [authorizer_calls(first), authorizer_calls(second)] == [1, 1]
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@ REST proxy events built here (no function module, no AWS). Each test builds its 
 `create_app` and `entry` set up is part of what the test checks."""
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 
+from devtools.emulator.context import LambdaContext as Context
 from todo_api.domain.errors import StoreUnavailable, TodoNotFound, VersionConflict
 from todo_api.domain.models import Todo
 from todo_api.http import PageLimit, authorized_tenant, check_not_modified, create_app, entry, logger, metrics
@@ -23,14 +23,6 @@ SECURITY = {  # written out: todo_api.http.headers must say the same
 }
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, Location, Retry-After"}
 TODO = Todo(id="01JD7Z6ZQ4N8Y3T5V2W9X0ABCD", title="t", completed=False, version=3, created_at="x", updated_at="x")
-
-
-@dataclass
-class Context:
-    function_name: str = "edge-test"
-    memory_limit_in_mb: int = 128
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:edge-test"
-    aws_request_id: str = "aws-request-1"
 
 
 def event(

@@ -97,7 +97,7 @@ def _stream_handler(runner: InProcessLambdaRunner, function: str, patterns: list
             return {"batchItemFailures": []}
         started = time.perf_counter()
         try:
-            return runner.run(function, {**event, "Records": records})
+            return json.loads(runner.run(function, json.dumps({**event, "Records": records})))
         finally:
             millis = (time.perf_counter() - started) * 1000
             print(f"STREAM {len(records)} records {function} {millis:.0f}ms", file=sys.stderr, flush=True)
