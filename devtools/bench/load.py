@@ -2,8 +2,9 @@
 
     python -m devtools.bench.load --users 8 --users 24 --seconds 30
 
-Each user is a thread with a keep-alive connection of its own that runs the journey in a loop with
-no pause (a closed loop): create a todo, read it (its ETag), list the tenant's todos, PATCH it with
+Each user is a thread with a connection of its own (werkzeug's server closes it after each answer,
+so `http.client` opens a new one per request) that runs the journey in a loop with no pause (a
+closed loop): create a todo, read it (its ETag), list the tenant's todos, PATCH it with
 If-Match, delete it with If-Match. Each user works on its own todos; users alternate between two
 tenants. Every request is timed; a failure is an answer other than the journey's expected status
 (or no answer). Runs are bounded by time, and requests by a timeout.

@@ -417,7 +417,8 @@ def artifacts(staged: dict[str, Path]) -> tuple[int, int, int, str]:
 
 # ------------------------------------------------------------------ local latency
 def local_latency(requests: int) -> tuple[float, float, str, float, float]:
-    """GET /todos/{id} against the local server (as `make start` runs it) on one keep-alive connection;
+    """GET /todos/{id} against the local server (as `make start` runs it) from one client (werkzeug's
+    server closes the connection after each answer, so each request opens a new one);
     and the seconds until a change shows in GET /activity: the first change after the start, and
     one after the latency run."""
     from devtools.limits import unlimited
