@@ -188,9 +188,10 @@ e2e: $(STAMP) $(if $(TODO_API_URL),,$(DDB_JAR))
 	$(BIN)/pytest tests/e2e --confcutdir=tests/e2e
 
 # tests/e2e through SAM CLI's emulator (sam local start-api, Docker) with its differences declared in
-# tests/e2e/sam_cli.py, and sam local invoke of every function on its events/ file. Builds for this
-# machine's architecture (no emulation) first, unless SAM_LOCAL_BUILD=existing; extra sam local
-# options from SAM_LOCAL_OPTS (environment); SAM_LOCAL_TIMEOUT is the functions' Timeout there.
+# tests/e2e/sam_cli.py, then tests/sam_local: sam local invoke of every function on its events/
+# file. Builds for this machine's architecture (no emulation) first, unless SAM_LOCAL_BUILD=existing;
+# extra sam local options from SAM_LOCAL_OPTS (environment); SAM_LOCAL_TIMEOUT is the functions'
+# Timeout there.
 SAM_LOCAL_ARCH ?= $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 SAM_LOCAL_TIMEOUT ?= 30
 sam-local-e2e: $(STAMP) $(DDB_JAR)

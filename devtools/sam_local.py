@@ -1,32 +1,35 @@
-"""`make sam-local-e2e`: the end-to-end suite through SAM CLI's own emulator, and every function on its event.
+"""`make sam-local-e2e` and `make sam-local-deps`: SAM CLI's own emulator (Docker), and what it is pointed at.
 
-    python -m devtools.sam_local [--architecture x86_64] [--timeout 30] [-- pytest options]
+    python -m devtools.sam_local [--architecture x86_64] [--timeout 30] [-- pytest options of tests/e2e]
     python -m devtools.sam_local deps [--port 8000] [--events-port 4010]   # make sam-local-deps
 
 `deps` starts, in the foreground, what `env.json` points `sam local` at: DynamoDB Local on port 8000
 (data in .local/sam-local-dynamodb, the template's tables, the keys of TODO_LOCAL_API_KEYS, default
 `demo:local-dev-key`) and the PutEvents endpoint on port 4010, printing each event; Ctrl-C stops both.
 
-Needs Docker (and the build in `.aws-sam/build`, which `make sam-local-e2e` makes first unless
-SAM_LOCAL_BUILD=existing). It starts, each on a free port:
+The rest is the harness of `make sam-local-e2e` and of tests/sam_local's fixtures. It needs Docker
+(`unavailable` says what is missing) and the build in `.aws-sam/build`, which `make sam-local-e2e`
+makes first unless SAM_LOCAL_BUILD=existing. Each part starts on a free port and is stopped afterwards:
 
-1. DynamoDB Local (a fresh data folder) with the template's tables, and the keys `demo:local-dev-key`
-   (the key of `events/*.json` and the docs) and one of each of the suite's two tenants;
-2. a local EventBridge PutEvents endpoint; both it and DynamoDB Local listen on the address of
-   `--add-host host.docker.internal:<address>` in SAM_LOCAL_OPTS (the docker0 address on Linux),
-   else on every interface (Docker Desktop), so that the functions' containers reach them;
-3. `sam local start-api --env-vars <env.json with those ports>` on the build, with the options of
-   `SAM_LOCAL_OPTS` (e.g. `--skip-pull-image --add-host host.docker.internal:172.17.0.1`);
-4. the table's stream into StreamConsumerFunction, which SAM CLI does not do: `sam local
-   start-lambda` with the same options, and the stream poller of `make start`
+1. `started`: DynamoDB Local (a fresh data folder) with the template's tables, and the keys
+   `demo:local-dev-key` (the key of `events/*.json` and the docs) and one of each of the e2e suite's
+   two tenants; a local EventBridge PutEvents endpoint; both listen on the address of
+   `--add-host host.docker.internal:<address>` in SAM_LOCAL_OPTS (the docker0 address on Linux), else on
+   every interface (Docker Desktop), so that the functions' containers reach them; and the options
+   for `sam local` (`--env-vars <env.json with those ports>` and those of `SAM_LOCAL_OPTS`, e.g.
+   `--skip-pull-image --add-host host.docker.internal:172.17.0.1`);
+2. `start_api`: `sam local start-api` on the build;
+3. `stream_consumer`: the table's stream into StreamConsumerFunction, which SAM CLI does not do: `sam
+   local start-lambda` with the same options, and the stream poller of `make start`
    (devtools.emulator.streams, with the event's batch size, retries and filters), whose handler invokes
-   the function there, in SAM CLI's container, through the Lambda Invoke API.
+   the function there, in SAM CLI's container, through the Lambda Invoke API;
+4. `invoke`: `sam local invoke` of one function on an event file, and its result.
 
-Then it runs `tests/e2e` against it with `TODO_API_EMULATOR=sam-cli` (SAM CLI's differences are
-declared in tests/e2e/sam_cli.py), stops the poller, and `sam local invoke` of every function on its `events/` file,
-checking each result: the authorizer names tenant demo, the API functions answer 200/201 for the
-todo of the events, and the stream consumer turns `events/stream_batch.json` into three EventBridge
-events and three entries of the tenant's activity feed. Everything it started is stopped at the end.
+`main` (make sam-local-e2e) runs `tests/e2e` against 1-3 with `TODO_API_EMULATOR=sam-cli` (SAM CLI's
+differences are declared in tests/e2e/sam_cli.py), stops them, and then runs `tests/sam_local` (`sam
+local invoke` of every function on its `events/` file, each result checked; its fixtures start 1 again
+with the same architecture and timeout, passed as SAM_LOCAL_ARCH and SAM_LOCAL_TIMEOUT). It fails if
+either suite fails.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -63,9 +67,6 @@ from devtools.local import keys as local_keys
 
 ensure_layer_on_path()
 
-from todo_api.adapters.todo_store import DynamoDBTodoStore  # noqa: E402
-from todo_api.domain.keys import key_id  # noqa: E402
-from todo_api.domain.models import Todo  # noqa: E402
 
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
 SAM = ROOT / ".venv" / "bin" / "sam"
@@ -73,8 +74,37 @@ TENANT, KEY = "demo", "local-dev-key"  # what events/*.json and the docs use
 # The suite's two tenants: not demo, whose feed the invocations of events/ check afterwards.
 E2E_TENANT, E2E_KEY = "sam-e2e-a", "sam-e2e-a-key"
 OTHER_TENANT, OTHER_KEY = "sam-e2e-b", "sam-e2e-b-key"
-EVENT_TODO_ID = "01JD7Z6ZQ4N8Y3T5V2W9X0ABCD"  # the todo of events/{get,update,delete}_todo.json
 DOCKER_HOST_NAME = "host.docker.internal"
+ARCHITECTURES = ("arm64", "x86_64")
+TIMEOUT = 30  # s, the functions' Timeout under the emulator (the template's is for Lambda)
+
+
+class SamLocalError(RuntimeError):
+    """`sam local invoke` failed: no result from the function."""
+
+
+def unavailable() -> str | None:
+    """What `sam local` lacks here (SAM CLI, a Docker daemon, the build), or None when nothing."""
+    if not SAM.exists():
+        return f"no SAM CLI at {SAM} (make install)"
+    if shutil.which("docker") is None:
+        return "no docker command: sam local runs the functions in Docker"
+    try:
+        info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return "docker info did not answer in 60 s: sam local runs the functions in Docker"
+    if info.returncode != 0:
+        reason = info.stderr.strip()[-300:]
+        return f"no Docker daemon answers (docker info: {reason}): sam local runs the functions in Docker"
+    if not BUILT_TEMPLATE.exists():
+        return f"no build at {BUILT_TEMPLATE}: run make build (or make sam-local-e2e without SAM_LOCAL_BUILD)"
+    return None
+
+
+def new_workdir() -> Path:
+    """A fresh folder for a run's logs and data, .local/sam-local-e2e-*."""
+    (ROOT / ".local").mkdir(exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="sam-local-e2e-", dir=ROOT / ".local"))
 
 
 def log(message: str) -> None:
@@ -116,16 +146,6 @@ def docker_host_address(options: list[str]) -> str:
 def provision_keys(endpoint: str, tables: dict[str, str]) -> None:
     local_keys.provision_keys(
         endpoint, [(TENANT, KEY), (E2E_TENANT, E2E_KEY), (OTHER_TENANT, OTHER_KEY)], tables["TodoTable"]
-    )
-
-
-def seed_event_todo(endpoint: str, tables: dict[str, str]) -> None:
-    """The todo that events/{get,update,delete}_todo.json name (after the e2e suite, which uses its
-    id as a well-formed id that does not exist)."""
-    todos = DynamoDBTodoStore(dynamodb.client(endpoint), tables["TodoTable"])
-    now = "2026-11-27T10:15:30.000Z"
-    todos.create(
-        TENANT, Todo(id=EVENT_TODO_ID, title="Read a book", completed=False, created_at=now, updated_at=now, version=1)
     )
 
 
@@ -278,6 +298,19 @@ def own_containers() -> list[str]:
     return [line.split()[0] for line in mounts.stdout.splitlines() if f" {build}" in f" {line}"]
 
 
+def run_invocations(workdir: Path, architecture: str, timeout: int) -> int:
+    """tests/sam_local: `sam local invoke` of every function on its events/ file, on a harness of its own."""
+    env = {
+        **os.environ,
+        "SAM_LOCAL_ARCH": architecture,
+        "SAM_LOCAL_TIMEOUT": str(timeout),
+        "SAM_LOCAL_WORKDIR": str(workdir),
+    }
+    command = [sys.executable, "-m", "pytest", "tests/sam_local", "-p", "no:cacheprovider"]
+    log("tests/sam_local: sam local invoke of every function on its events/ file")
+    return subprocess.run(command, cwd=ROOT, env=env).returncode
+
+
 def run_e2e(url: str, pytest_args: list[str]) -> int:
     env = {
         **os.environ,
@@ -291,110 +324,20 @@ def run_e2e(url: str, pytest_args: list[str]) -> int:
     return subprocess.run([*command, *pytest_args], cwd=ROOT, env=env).returncode
 
 
-# ------------------------------------------------------------------------------ invocations
-def invoke(local: Local, function: str, event: str, workdir: Path) -> Any:
-    command = [str(SAM), "local", "invoke", function, "--event", event, *local.sam_options]
+def invoke(local: Local, function: str, event: Path | str, workdir: Path) -> Any:
+    """`sam local invoke function --event event`: the function's result (its last line on stdout)."""
+    command = [str(SAM), "local", "invoke", function, "--event", str(event), *local.sam_options]
     started_at = time.monotonic()
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     took = time.monotonic() - started_at
     (workdir / f"invoke-{function}.log").write_text(result.stderr)
     if result.returncode != 0:
-        raise AssertionError(f"sam local invoke {function} exited {result.returncode}:\n{result.stderr[-3000:]}")
+        raise SamLocalError(f"sam local invoke {function} exited {result.returncode}:\n{result.stderr[-3000:]}")
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     if not lines:
-        raise AssertionError(f"sam local invoke {function}: no result on stdout:\n{result.stderr[-3000:]}")
+        raise SamLocalError(f"sam local invoke {function}: no result on stdout:\n{result.stderr[-3000:]}")
     log(f"sam local invoke {function} -e {event}: {took:.1f} s")
     return json.loads(lines[-1])
-
-
-def _body(result: dict[str, Any]) -> Any:
-    return json.loads(result["body"]) if result.get("body") else None
-
-
-def _status(expected: int) -> Callable[[Any], None]:
-    def check(result: Any) -> None:
-        assert result["statusCode"] == expected, result
-
-    return check
-
-
-def check_authorizer(result: Any) -> None:
-    assert result["principalId"] == key_id(KEY), result
-    assert result["context"] == {"tenant": TENANT}, result
-    (statement,) = result["policyDocument"]["Statement"]
-    assert statement["Effect"] == "Allow", result
-
-
-def check_created(result: Any) -> None:
-    assert result["statusCode"] == 201, result
-    assert _body(result)["title"] == "Read a book", result
-
-
-def check_got(result: Any) -> None:
-    assert result["statusCode"] == 200, result
-    assert _body(result)["id"] == EVENT_TODO_ID, result
-
-
-def check_updated(result: Any) -> None:
-    assert result["statusCode"] == 200, result
-    todo = _body(result)
-    assert (todo["id"], todo["completed"], todo["version"]) == (EVENT_TODO_ID, True, 2), result
-
-
-def check_listed(result: Any) -> None:
-    assert result["statusCode"] == 200, result
-    assert EVENT_TODO_ID in [todo["id"] for todo in _body(result)["items"]], result
-
-
-def check_stream(result: Any) -> None:
-    assert result == {"batchItemFailures": []}, result
-
-
-# In this order: get, update, delete act on the seeded todo of the events; the stream batch is that
-# todo's life (created, completed, deleted) and the feed lists it afterwards.
-INVOCATIONS: list[tuple[str, str, Callable[[Any], None]]] = [
-    ("AuthorizerFunction", "events/authorizer.json", check_authorizer),
-    ("DocsFunction", "events/docs.json", _status(200)),
-    ("CreateTodoFunction", "events/create_todo.json", check_created),
-    ("GetTodoFunction", "events/get_todo.json", check_got),
-    ("ListTodosFunction", "events/list_todos.json", check_listed),
-    ("UpdateTodoFunction", "events/update_todo.json", check_updated),
-    ("DeleteTodoFunction", "events/delete_todo.json", _status(200)),
-    ("StreamConsumerFunction", "events/stream_batch.json", check_stream),
-]
-
-
-def check_events_and_feed(local: Local, workdir: Path, before: int) -> None:
-    """The events published since `before` (those of the suite's stream came first) and the feed."""
-    events = local.bus.since(before)
-    types = [event["detail-type"] for event in events]
-    assert types == ["todo.created", "todo.completed", "todo.deleted"], events
-    assert {event["detail"]["tenant"] for event in events} == {TENANT}, events
-    assert {event["source"] for event in events} == {"todo-api"}, events
-    result = invoke(local, "ListActivityFunction", "events/list_activity.json", workdir)
-    assert result["statusCode"] == 200, result
-    feed = [item for item in _body(result)["items"] if item["todo_id"] == EVENT_TODO_ID]
-    assert [item["type"] for item in feed] == ["todo.deleted", "todo.completed", "todo.created"], feed
-
-
-def run_invocations(local: Local, workdir: Path) -> list[str]:
-    failures = []
-    before = local.bus.received
-    for function, event, check in INVOCATIONS:
-        try:
-            check(invoke(local, function, event, workdir))
-        except AssertionError as error:
-            failures.append(f"{function} on {event}: {error}")
-    try:
-        check_events_and_feed(local, workdir, before)
-    except AssertionError as error:
-        failures.append(f"stream consumer's events and ListActivityFunction's feed: {error}")
-    return failures
-
-
-def functions_of_template() -> set[str]:
-    text = BUILT_TEMPLATE.read_text(encoding="utf-8")
-    return set(re.findall(r"^  (\w+):\n    Type: AWS::Serverless::Function", text, re.MULTILINE))
 
 
 def deps(argv: list[str]) -> int:
@@ -429,42 +372,30 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["deps"]:
         return deps(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m devtools.sam_local", description=__doc__.splitlines()[0])
-    parser.add_argument("--architecture", default="x86_64", choices=["arm64", "x86_64"])
-    parser.add_argument("--timeout", type=int, default=30, help="the functions' Timeout under the emulator (s)")
-    parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest")
+    parser.add_argument("--architecture", default="x86_64", choices=ARCHITECTURES)
+    parser.add_argument("--timeout", type=int, default=TIMEOUT, help="the functions' Timeout under the emulator (s)")
+    parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest of tests/e2e")
     args = parser.parse_args(argv)
     # SIGTERM (CI's timeout, a killed make) unwinds like Ctrl-C: every process started here is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    if not BUILT_TEMPLATE.exists():
-        raise SystemExit(
-            f"no build at {BUILT_TEMPLATE}: run make build (or make sam-local-e2e without SAM_LOCAL_BUILD)"
-        )
-    invoked = {function for function, _, _ in INVOCATIONS} | {"ListActivityFunction"}
-    if functions_of_template() != invoked:
-        raise SystemExit(f"functions without an invocation here: {sorted(functions_of_template() - invoked)}")
-    (ROOT / ".local").mkdir(exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="sam-local-e2e-", dir=ROOT / ".local"))
+    if (missing := unavailable()) is not None:
+        raise SystemExit(missing)
+    workdir = new_workdir()
     log(f"logs in {workdir}")
     started_at = time.monotonic()
     with started(workdir, args.architecture, args.timeout) as local:
-        with start_api(local, workdir) as url:
-            # The poller stops before the invocations below: their todo's changes are theirs to check.
-            with stream_consumer(local, workdir, args.timeout) as consumer:
-                e2e = run_e2e(url, args.pytest_args)
-            suite_events = local.bus.received
+        with start_api(local, workdir) as url, stream_consumer(local, workdir, args.timeout) as consumer:
+            e2e = run_e2e(url, args.pytest_args)
         log(
             f"tests/e2e through sam local start-api: exit {e2e}; the stream consumer ran {consumer.invocations}"
-            f" times and published {suite_events} events ({time.monotonic() - started_at:.0f} s so far)"
+            f" times and published {local.bus.received} events ({time.monotonic() - started_at:.0f} s so far)"
         )
-        seed_event_todo(local.ddb.endpoint, local.tables)
-        failures = run_invocations(local, workdir)
-    for failure in failures:
-        log(f"FAILED {failure}")
+    invocations = run_invocations(workdir / "invoke", args.architecture, args.timeout)
     log(
-        f"sam local invoke: {len(INVOCATIONS) + 1 - len(failures)} of {len(INVOCATIONS) + 1} functions checked;"
+        f"tests/e2e exit {e2e}, tests/sam_local (sam local invoke) exit {invocations};"
         f" {time.monotonic() - started_at:.0f} s in all"
     )
-    return 1 if e2e or failures else 0
+    return 1 if e2e or invocations else 0
 
 
 if __name__ == "__main__":
