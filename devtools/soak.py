@@ -79,9 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of idling after the load")
     args = parser.parse_args(argv)
     idle_env = {"TODO_LOCAL_IDLE_SECONDS": str(max(args.idle / 2, 1.0))}
-    from devtools.local.serve import served
 
-    with served(load.TENANTS, env=idle_env) as server:
+    with load.server(idle_env) as server:
         root = server.process.pid
         result: list[load.Run] = []
         driver = threading.Thread(
@@ -108,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if result:
             print(load.table({args.users: result[0].summary()}))
+            if result[0].failures:
+                print(f"first failure: {result[0].failures[0]}")
     return 0
 
 

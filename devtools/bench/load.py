@@ -25,8 +25,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from devtools.local.serve import Served
 
 TENANTS = {"bench-a": "bench-load-key-a", "bench-b": "bench-load-key-b"}
 REQUEST_TIMEOUT_S = 30.0
@@ -130,21 +133,23 @@ def run_users(url: str, users: int, seconds: float) -> Run:
 
 
 @contextmanager
-def server() -> Iterator[str]:
-    """`make start`'s server with the two tenants' keys, on a free port (devtools.local.serve); the
-    limiter on, as deployed, with the tenants' limits above what the journey sends (the limits are
-    tested in tests/local/test_fair_capacity.py: here they would turn the journey into 429s)."""
+def server(env: dict[str, str] | None = None) -> Iterator[Served]:
+    """`make start`'s server with the two tenants' keys, on a free port (devtools.local.serve), with
+    `env` added to its environment; the limiter on, as deployed, with the tenants' limits above what
+    the journey sends (the limits are tested in tests/local/test_fair_capacity.py: here they would
+    turn the journey into 429s)."""
     from devtools.limits import unlimited
     from devtools.local.serve import served
 
-    with served(TENANTS, env={"TEMPLATE_PARAMETERS": unlimited()}) as local:
-        yield local.url
+    with served(TENANTS, env={"TEMPLATE_PARAMETERS": unlimited(), **(env or {})}) as local:
+        yield local
 
 
 def measure(users: list[int], seconds: float) -> dict[int, dict[str, Any]]:
     """Each number of users in turn against one fresh server (after one user's short warm-up)."""
     results = {}
-    with server() as url:
+    with server() as local:
+        url = local.url
         run_users(url, 1, min(3.0, seconds))  # DynamoDB Local's JIT and one instance of each function
         for count in users:
             run = run_users(url, count, seconds)
