@@ -29,8 +29,8 @@ from devtools.emulator.context import ACCOUNT, REGION
 from devtools.loader import ROOT
 
 DEFAULT_PATH = ROOT / ".local" / "events.jsonl"
-# Events kept in memory at most (the file keeps them all).
-KEEP = 10_000
+# Events kept in memory at most by default (the file keeps them all): about 2.5 KB each.
+KEEP = 1_000
 
 
 def _time(value: Any) -> str:

@@ -44,7 +44,7 @@ def main() -> int:
 
         with (
             state.serving(log=lambda line: print(line, file=sys.stderr, flush=True)) as local,
-            LocalEventBus(state.events_file()) as bus,
+            LocalEventBus(state.events_file(), keep=0) as bus,  # the file keeps them; the console reads it
             oidc.serve_default() as issuer,
             ExitStack() as pollers,
         ):
