@@ -64,3 +64,19 @@ def test_bus_keeps_the_last_events_in_memory_and_counts_them_all(tmp_path: Path)
     assert after_first_three == [3, 4]
     assert after_first_one == [2, 3, 4]  # 1 fell out of the window
     assert len((tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()) == 5
+
+
+def test_a_bus_that_keeps_nothing_still_counts_and_writes_every_event(tmp_path: Path) -> None:
+    """make start's bus (keep=0): the events file is the record, memory holds none of them."""
+    with LocalEventBus(tmp_path / "events.jsonl", keep=0) as bus:
+        events = boto3.client(
+            "events",
+            endpoint_url=bus.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        events.put_events(Entries=[{"Source": "todo.api", "DetailType": "TodoCreated", "Detail": "{}"}] * 2)
+        kept, received, since = list(bus.events), bus.received, bus.since(0)
+    assert (kept, received, since) == ([], 2, [])
+    assert len((tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()) == 2
