@@ -3,6 +3,7 @@
 import json
 import socket
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -13,15 +14,19 @@ from devtools.emulator.bus import LocalEventBus
 OTHER_LOOPBACK = "127.0.0.2"
 
 
+def events_client(endpoint: str) -> Any:
+    return boto3.client(
+        "events",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
 def test_bus_listens_where_asked_and_records_put_events(tmp_path: Path) -> None:
     with LocalEventBus(tmp_path / "events.jsonl", host="0.0.0.0") as bus:  # every interface, as for sam local
-        events = boto3.client(
-            "events",
-            endpoint_url=f"http://{OTHER_LOOPBACK}:{bus.port}",
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        events = events_client(f"http://{OTHER_LOOPBACK}:{bus.port}")
         answer = events.put_events(
             Entries=[{"Source": "todo.api", "DetailType": "TodoCreated", "Detail": json.dumps({"id": "t1"})}]
         )
@@ -45,13 +50,7 @@ def test_bus_listens_on_the_loopback_by_default() -> None:
 def test_bus_keeps_the_last_events_in_memory_and_counts_them_all(tmp_path: Path) -> None:
     """A server that publishes for hours must not grow: memory holds a window, the file holds all."""
     with LocalEventBus(tmp_path / "events.jsonl", keep=3) as bus:
-        events = boto3.client(
-            "events",
-            endpoint_url=bus.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        events = events_client(bus.endpoint)
         for number in range(5):
             entry = {"Source": "todo.api", "DetailType": "TodoCreated", "Detail": json.dumps({"n": number})}
             events.put_events(Entries=[entry])
@@ -69,13 +68,7 @@ def test_bus_keeps_the_last_events_in_memory_and_counts_them_all(tmp_path: Path)
 def test_a_bus_that_keeps_nothing_still_counts_and_writes_every_event(tmp_path: Path) -> None:
     """make start's bus (keep=0): the events file is the record, memory holds none of them."""
     with LocalEventBus(tmp_path / "events.jsonl", keep=0) as bus:
-        events = boto3.client(
-            "events",
-            endpoint_url=bus.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        events = events_client(bus.endpoint)
         events.put_events(Entries=[{"Source": "todo.api", "DetailType": "TodoCreated", "Detail": "{}"}] * 2)
         kept, received, since = list(bus.events), bus.received, bus.since(0)
     assert (kept, received, since) == ([], 2, [])
