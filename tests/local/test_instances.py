@@ -297,8 +297,16 @@ def test_past_its_timeout_a_function_is_stopped_and_its_instance_replaced(probed
     assert not Path(f"/proc/{before['pid']}").exists() or _zombie(before["pid"])
 
 
-def test_over_its_memory_size_a_function_fails_as_out_of_memory(probed: tuple[Local, str]) -> None:
-    """ListTodosFunction has MemorySize 256: holding 400 MB kills its instance (502); 50 MB does not."""
+@pytest.mark.parametrize("proc", [True, False], ids=["by-proc", "by-reported-peak"])
+def test_over_its_memory_size_a_function_fails_as_out_of_memory(
+    probed: tuple[Local, str], monkeypatch: pytest.MonkeyPatch, proc: bool
+) -> None:
+    """ListTodosFunction has MemorySize 256: holding 400 MB kills its instance (502); 50 MB does not.
+    Where /proc is missing (macOS), the peak an instance reports with its response (getrusage) is
+    checked after the invocation, with the same outcome."""
+    if not proc:
+        monkeypatch.setattr(instances, "PROC_MEMORY", False)
+        monkeypatch.setattr(instances, "_memory_kb", lambda pid, field: pytest.fail("/proc read"))
     api, url = probed
     headers = api.headers(next(iter(api.keys)))
     status, small = call(url + "/todos?mode=alloc&mb=50", headers)
@@ -308,23 +316,6 @@ def test_over_its_memory_size_a_function_fails_as_out_of_memory(probed: tuple[Lo
     assert status == 200
     assert after["pid"] != small["pid"]
     assert after["served"] == 1
-
-
-def test_without_proc_the_memory_size_holds_by_the_peak_each_instance_reports(
-    probed: tuple[Local, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Where /proc is missing (macOS), the peak an instance reports with its response (getrusage)
-    is checked after the invocation: the same 400 MB fails, 50 MB does not."""
-    monkeypatch.setattr(instances, "PROC_MEMORY", False)
-    monkeypatch.setattr(instances, "_memory_kb", lambda pid, field: pytest.fail("/proc read"))
-    api, url = probed
-    headers = api.headers(next(iter(api.keys)))
-    status, small = call(url + "/todos?mode=alloc&mb=50", headers)
-    assert status == 200
-    assert call(url + "/todos?mode=alloc&mb=400", headers) == (502, {"error": "Internal server error"})
-    status, after = call(url + "/todos?mode=info", headers)
-    assert status == 200
-    assert after["pid"] != small["pid"]
 
 
 def _zombie(pid: int) -> bool:
