@@ -42,9 +42,9 @@ from devtools.emulator.runner import FunctionError, InProcessLambdaRunner, Lambd
 from devtools.emulator.secrets import local_secrets
 from devtools.emulator.template import LocalServerError, LocalTemplate
 
-# What the functions answer when storage is unavailable (todo_api.domain.errors.StoreUnavailable,
-# with todo_api.http.errors' Retry-After), answered by the gateway while DynamoDB Local is down.
-STORE_UNAVAILABLE = {"error": "Storage is busy or unavailable, retry later"}
+# What the gateway answers, with Retry-After, while DynamoDB Local is down: API Gateway's own body
+# of a 503, unless the server sets the functions' own (`LocalGateway.storage_unavailable_body`).
+STORE_UNAVAILABLE = {"message": "Service Unavailable"}
 RETRY_AFTER_SECONDS = "1"
 # API Gateway's payload limit (REST APIs: 10 MB), enforced before the authorizer or any function.
 PAYLOAD_LIMIT = 10 * 1024 * 1024
@@ -353,7 +353,8 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
     - API Gateway's 10 MB payload limit (REQUEST_TOO_LARGE) before the authorizer or any function,
       reading at most the limit; a body that stops arriving answers 408 and closes the connection;
     - while DynamoDB Local is down (`storage_available()` false; it is supervised and restarted),
-      `503` with `Retry-After` for every route behind the authorizer, as the functions answer;
+      `503` with `Retry-After` for every route behind the authorizer, its body
+      `storage_unavailable_body` (the server sets what the functions answer then);
     - a `Host` that is not a loopback name (localhost, 127.0.0.1, [::1], with or without a port)
       answered 421 with a JSON error before anything else: a web page cannot reach the local API
       through DNS rebinding (its requests carry the page's own host name);
@@ -388,6 +389,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         self.runner = runner
         self.responses = GatewayResponses(template.gateway_responses())
         self.storage_available: Callable[[], bool] = lambda: True
+        self.storage_unavailable_body: dict[str, Any] = STORE_UNAVAILABLE
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         # (Flask rule, method) -> the template's route
         self._routes: dict[tuple[str, str], Route] = {}
@@ -512,7 +514,7 @@ class LocalGateway(LocalApigwService):  # type: ignore[misc]  # samcli ships no 
         route: Route | None = g.route
         if route is None or route.authorizer_object is None:
             return None
-        response = Response(json.dumps(STORE_UNAVAILABLE), 503, content_type="application/json")
+        response = Response(json.dumps(self.storage_unavailable_body), 503, content_type="application/json")
         response.headers.update(self.responses.headers("DEFAULT_5XX", 503))
         response.headers.update(self.responses.headers("UNAUTHORIZED", 401))  # the CORS headers of every response
         response.headers["Retry-After"] = RETRY_AFTER_SECONDS

@@ -63,6 +63,10 @@ def main() -> int:
             stage = (os.environ.get("TODO_LOCAL_STAGE") or "").strip("/") or None  # e.g. dev: under /dev
             gateway = build_gateway(template, endpoint, port=port, log=log, extra_env=extra_env, stage=stage)
             gateway.storage_available = local.available.is_set
+            # While DynamoDB Local restarts, the gateway answers what the functions answer then.
+            from todo_api.domain.errors import StoreUnavailable
+
+            gateway.storage_unavailable_body = {"error": StoreUnavailable.message}
             pollers.callback(gateway.runner.close)  # the functions' instances stop with the server
             keys.provision_keys(endpoint, pairs)
             streams = stream_pollers(
