@@ -478,7 +478,7 @@ def local_latency(requests: int) -> tuple[float, float, str, float, float]:
         round(p99, 2),
         f"GET /openapi.json (no key, no store) p50 {floor_p50:.2f} ms; DynamoDB Local alone, p50 of a "
         f"GetItem {store_read:.2f} ms and of a conditional UpdateItem {store_write:.2f} ms (a GET makes "
-        "two reads and the limiter's write)",
+        "one of each: the todo's read and the limiter's write)",
         first_feed,
         later_feed,
     )
