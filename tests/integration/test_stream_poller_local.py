@@ -77,3 +77,25 @@ def test_changes_reach_the_feed_in_order(ddb, local_env):
     mine = [e for e in local_env.events if e["detail"]["tenant"] == tenant]
     assert [e["detail-type"] for e in mine] == ["todo.created", "todo.completed", "todo.deleted"]
     assert (local_env.path.read_text().count(tenant)) >= 3
+
+
+def test_positions_show_each_shard_checkpointed_after_what_it_delivered(ddb, local_env):
+    """What the console shows of a mapping: the shard's checkpoint is the last record delivered."""
+    delivered: list[str] = []
+
+    def handler(event):
+        delivered.extend(record["dynamodb"]["SequenceNumber"] for record in event["Records"])
+        return {"batchItemFailures": []}
+
+    poller = StreamPoller(
+        handler,
+        table_name=local_table_name("TodoTable"),
+        endpoint_url=ddb.endpoint,
+        starting_position="TRIM_HORIZON",
+    )
+    wiring.todo_service().create(f"t{time.time_ns()}", TodoCreate(title="Watch me"))
+    assert wait_for(lambda: poller.poll_once() or delivered, timeout=10.0)
+    positions = poller.positions()
+    assert delivered[-1] in {position["checkpoint"] for position in positions}
+    assert all(position["pending"] == 0 and position["attempts"] == 0 for position in positions)
+    assert all(position["read_to"] is not None for position in positions if position["checkpoint"])
