@@ -18,6 +18,15 @@ TABLE = "todo-local-UsageTable"
 NOON = (time.time_ns() // 1_000_000 // DAY_MS + 1) * DAY_MS + DAY_MS // 2
 
 
+def at_once(caller: Callable[[], None], count: int) -> None:
+    """`caller` in `count` threads started together; returns when all have ended (60 s at most each)."""
+    threads = [threading.Thread(target=caller) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+
 class Clock:
     def __init__(self, now: int = NOON) -> None:
         self.now = now
@@ -77,11 +86,7 @@ def test_the_quota_holds_exactly_when_one_callers_requests_race(client, subject:
             with lock:
                 outcomes.append(outcome)
 
-    threads = [threading.Thread(target=caller) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    at_once(caller, 8)
     assert outcomes.count(None) == quota
     assert {o.reason for o in outcomes if o is not None} <= {"quota", "rate"}
     assert sum(1 for o in outcomes if o is not None and o.reason == "quota") >= 1
@@ -111,11 +116,7 @@ def test_a_new_callers_concurrent_burst_is_served_whole(client, subject: str) ->
         limiter = Limiter(DynamoDBUsageStore(dynamodb.client(client.meta.endpoint_url), TABLE), clock)
         outcomes.append(limiter.spend(subject, limits))
 
-    threads = [threading.Thread(target=caller) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    at_once(caller, 8)
     assert outcomes == [None] * 8
     assert Limiter(DynamoDBUsageStore(client, TABLE), clock).spend(subject, limits) == Refusal("rate", 1)
 
@@ -135,11 +136,7 @@ def test_an_idle_callers_concurrent_burst_is_served_whole_by_atomic_writes(clien
         own.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
         outcomes.append(Limiter(DynamoDBUsageStore(own, TABLE), clock).spend(subject, limits))
 
-    threads = [threading.Thread(target=caller) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    at_once(caller, 8)
     assert outcomes == [None] * 8
     assert set(calls) == {"UpdateItem"}
     assert len(calls) <= 3 * 8  # the busy path, the idle path, and the busy path again for its losers
