@@ -42,54 +42,54 @@ class DynamoDBUsageStore:
         self._table = table_name
 
     def spend_within(self, subject: str, window: Window) -> tuple[bool, Usage | None]:
-        try:
-            with STORE_ERRORS:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key={"id": s(subject)},
-                    UpdateExpression="SET #t = #t + :i, #u = #u + :one, #e = :e",
-                    ConditionExpression="#t BETWEEN :lo AND :hi AND #d = :d AND #u < :q",
-                    ExpressionAttributeNames=_NAMES,
-                    ExpressionAttributeValues={
-                        ":i": n(window.interval_ms),
-                        ":one": n(1),
-                        ":e": _expires_at(window.day),
-                        ":lo": n(window.tat_floor),
-                        ":hi": n(window.tat_ceiling),
-                        ":d": n(window.day),
-                        ":q": n(window.quota),
-                    },
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            return False, _usage(failure_item(error))
-        return True, None
+        spent, old = self._spend(
+            subject,
+            window,
+            "SET #t = #t + :i, #u = #u + :one, #e = :e",
+            "#t BETWEEN :lo AND :hi AND #d = :d AND #u < :q",
+            {":i": n(window.interval_ms), ":hi": n(window.tat_ceiling)},
+            old_on_failure=True,
+        )
+        return spent, _usage(old)
 
     def spend_idle(self, subject: str, window: Window) -> bool:
+        spent, _ = self._spend(
+            subject,
+            window,
+            "SET #t = :t, #u = #u + :one, #e = :e",
+            "#t < :lo AND #d = :d AND #u < :q",
+            {":t": n(window.tat_floor + window.interval_ms)},
+        )
+        return spent
+
+    def _spend(
+        self, subject: str, window: Window, update: str, condition: str, values: Item, old_on_failure: bool = False
+    ) -> tuple[bool, Item | None]:
+        """One conditional UpdateItem that counts a request of `window`'s day within its quota:
+        whether it was written, else the item as it was (`old_on_failure`: none is read otherwise)."""
         try:
             with STORE_ERRORS:
                 self._client.update_item(
                     TableName=self._table,
                     Key={"id": s(subject)},
-                    UpdateExpression="SET #t = :t, #u = #u + :one, #e = :e",
-                    ConditionExpression="#t < :lo AND #d = :d AND #u < :q",
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
                     ExpressionAttributeNames=_NAMES,
                     ExpressionAttributeValues={
-                        ":t": n(window.tat_floor + window.interval_ms),
                         ":one": n(1),
                         ":e": _expires_at(window.day),
                         ":lo": n(window.tat_floor),
                         ":d": n(window.day),
                         ":q": n(window.quota),
+                        **values,
                     },
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD" if old_on_failure else "NONE",
                 )
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
-            return False
-        return True
+            return False, failure_item(error)
+        return True, None
 
     def replace(self, subject: str, expected: Usage | None, new: Usage) -> tuple[bool, Usage | None]:
         if expected is None:
